@@ -1,0 +1,270 @@
+//! Sign-in: password login, refresh-token rotation, and who the caller is.
+
+pub mod caller;
+pub mod passwords;
+pub mod tokens;
+
+use actix_web::{get, post, web};
+use chrono::Utc;
+use domain::roles::Role;
+use persistence::accounts::{self, NewRefreshToken, RefreshOutcome};
+use persistence::{new_id, DbConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use caller::{AdminCaller, Caller, PatientCaller, StaffCaller};
+
+use crate::error::{ApiError, Problem, ProblemKind};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "rivera@demo.test", "password": "demo-pass"}))]
+pub struct TokenRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.…",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "q3X…"
+}))]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Single-use token for `POST /v1/auth/refresh`; using it twice revokes the whole session.
+    pub refresh_token: String,
+}
+
+/// Teams, as the JWT, `/v1/me` and conversations name them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamName {
+    CareTeam,
+    Support,
+}
+
+impl From<domain::routing::Team> for TeamName {
+    fn from(team: domain::routing::Team) -> Self {
+        match team {
+            domain::routing::Team::CareTeam => TeamName::CareTeam,
+            domain::routing::Team::Support => TeamName::Support,
+        }
+    }
+}
+
+/// Roles, as the JWT `role` claim names them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Patient,
+    Clinician,
+    Coach,
+    Support,
+    Admin,
+}
+
+impl From<Role> for RoleName {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Patient => RoleName::Patient,
+            Role::Clinician => RoleName::Clinician,
+            Role::Coach => RoleName::Coach,
+            Role::Support => RoleName::Support,
+            Role::Admin => RoleName::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a7b0-0000-7000-8000-000000000001",
+    "organization_id": "0193a7b0-0000-7000-8000-0000000000aa",
+    "role": "clinician",
+    "team": "care_team",
+    "display_name": "Dr. Dana Rivera"
+}))]
+pub struct Me {
+    pub id: String,
+    pub organization_id: String,
+    pub role: RoleName,
+    /// `null` for patients.
+    pub team: Option<TeamName>,
+    pub display_name: String,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        ProblemKind::InvalidCredentials,
+        "The email or password is wrong.",
+    )
+}
+
+/// Starts a new refresh-token family (login) or continues one (rotation) and signs an access token.
+fn issue_pair(
+    state: &AppState,
+    conn: &mut DbConnection,
+    principal: &accounts::Principal,
+    family_id: &str,
+) -> Result<TokenResponse, ApiError> {
+    let access_token = state
+        .keys
+        .issue_access_token(&principal.id, &principal.organization_id, principal.role)
+        .map_err(ApiError::internal)?;
+    let refresh_token = tokens::new_refresh_token();
+    let refresh_ttl =
+        chrono::Duration::from_std(state.keys.refresh_ttl()).map_err(ApiError::internal)?;
+    accounts::insert_refresh_token(
+        conn,
+        &NewRefreshToken {
+            family_id,
+            principal_id: &principal.id,
+            token_hash: &tokens::refresh_token_hash(&refresh_token),
+            expires_at: (Utc::now() + refresh_ttl).naive_utc(),
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.keys.access_ttl().as_secs(),
+        refresh_token,
+    })
+}
+
+/// Sign in with email and password.
+///
+/// Staff and patients alike. A wrong password and an unknown email give the same 401, after
+/// the same work.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "issueToken",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    request: web::Json<TokenRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let TokenRequest { email, password } = request.into_inner();
+    let handler_state = state.get_ref().clone();
+    let pair = state
+        .db(move |conn| {
+            let credential = accounts::find_credential_by_email(conn, &email)?;
+            let Some(credential) = credential else {
+                passwords::burn_verification_time(&password);
+                return Err(invalid_credentials());
+            };
+            if !passwords::verify_password(&password, &credential.password_hash) {
+                return Err(invalid_credentials());
+            }
+            let principal = match accounts::find_principal(conn, &credential.principal_id) {
+                Err(persistence::StoreError::NotFound) => return Err(invalid_credentials()),
+                other => other?,
+            };
+            issue_pair(&handler_state, conn, &principal, &new_id())
+        })
+        .await?;
+    Ok(web::Json(pair))
+}
+
+/// Exchange a refresh token for a new pair.
+///
+/// Refresh tokens rotate: each is good once. Presenting a spent one again means a copy exists,
+/// so the whole family (every token descended from that login) is revoked.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "refreshToken",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair", body = TokenResponse),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn rotate_refresh_token(
+    state: web::Data<AppState>,
+    request: web::Json<RefreshRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let token_hash = tokens::refresh_token_hash(&request.refresh_token);
+    let handler_state = state.get_ref().clone();
+    let pair = state
+        .db(
+            move |conn| match accounts::spend_refresh_token(conn, &token_hash)? {
+                RefreshOutcome::Rotated {
+                    principal_id,
+                    family_id,
+                } => {
+                    let principal =
+                        accounts::find_principal(conn, &principal_id).map_err(|_| {
+                            ApiError::unauthorized("The refresh token is no longer valid.")
+                        })?;
+                    issue_pair(&handler_state, conn, &principal, &family_id)
+                }
+                RefreshOutcome::Reused => Err(ApiError::unauthorized(
+                    "The refresh token was already used; the session is revoked. Sign in again.",
+                )),
+                RefreshOutcome::Invalid => {
+                    Err(ApiError::unauthorized("The refresh token is not valid."))
+                }
+            },
+        )
+        .await?;
+    Ok(web::Json(pair))
+}
+
+/// The caller.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "getMe",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>, ApiError> {
+    let principal = state
+        .db(move |conn| {
+            accounts::find_principal(conn, &caller.id).map_err(|_| {
+                ApiError::unauthorized("The account behind this token no longer exists.")
+            })
+        })
+        .await?;
+    Ok(web::Json(Me {
+        id: principal.id,
+        organization_id: principal.organization_id,
+        role: principal.role.into(),
+        team: principal.role.team().map(TeamName::from),
+        display_name: principal.display_name,
+    }))
+}
+
+pub fn configure(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(issue_token)
+        .service(rotate_refresh_token)
+        .service(me);
+}

@@ -1,0 +1,181 @@
+//! Building and running the server: the pool, migrations, demo data, the actix `App`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::{DatabaseSettings, SecretSource, Settings};
+use crate::demo::{self, DemoOutcome};
+use crate::error::{extractor_configs, problem_for_bare_errors};
+use crate::fallback::{fallback, KnownRoutes};
+use crate::state::AppState;
+use crate::{auth, health, openapi, telemetry};
+
+/// Every operation of the API. Registered handlers carry their OpenAPI annotations, so the
+/// document cannot miss a served route.
+pub fn configure_routes(config: &mut ServiceConfig) {
+    config
+        .configure(health::configure)
+        .service(scope::scope("/v1").configure(auth::configure));
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot reach the database at {url}: {cause}")]
+    Database { url: String, cause: String },
+    #[error("cannot listen on {address}: {cause}")]
+    Bind {
+        address: String,
+        cause: std::io::Error,
+    },
+}
+
+/// Connects to the database and applies pending migrations; the first thing `serve` and
+/// `migrate` do.
+pub async fn prepare_database(
+    settings: &DatabaseSettings,
+) -> Result<persistence::Pool, StartError> {
+    let pool = persistence::db::build_pool(&settings.url, &settings.pool);
+    let database_error = |cause: String| StartError::Database {
+        url: settings.url.redacted(),
+        cause,
+    };
+    let migrate_pool = pool.clone();
+    let applied = web::block(move || {
+        let mut conn = migrate_pool.get().map_err(|error| error.to_string())?;
+        persistence::db::run_migrations(&mut conn).map_err(|error| error.to_string())
+    })
+    .await
+    .map_err(|error| database_error(error.to_string()))?
+    .map_err(database_error)?;
+    tracing::info!(applied, backend = ?settings.url.backend(), "database migrated");
+    Ok(pool)
+}
+
+/// A bound, not yet awaited server. Binding happens here so that callers (tests) can ask for
+/// port 0 and read the real port back.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, StartError> {
+        let pool = prepare_database(&settings.database).await?;
+        if settings.demo {
+            seed_demo(&pool, &settings.database).await?;
+        }
+        if settings.jwt_secret_source == SecretSource::GeneratedForDemo {
+            eprintln!("No INBOX_JWT_SECRET set: using a random one; tokens end with this process.");
+        }
+        let keys = TokenKeys::new(
+            settings.jwt_secret_bytes(),
+            settings.access_token_ttl,
+            settings.refresh_token_ttl,
+        );
+        let state = AppState {
+            pool,
+            keys: Arc::new(keys),
+        };
+        let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
+            address: settings.bind.to_string(),
+            cause,
+        })?;
+        let port = listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default();
+        let known_routes = web::Data::new(KnownRoutes::from_openapi(&openapi::document()));
+        let app_state = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            let (json, path, query) = extractor_configs();
+            let (app, document) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::document_base())
+                .app_data(app_state.clone())
+                .app_data(known_routes.clone())
+                .app_data(json)
+                .app_data(path)
+                .app_data(query)
+                .configure(configure_routes)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+                .default_service(web::to(fallback))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(from_fn(telemetry::request_log))
+        })
+        .listen(listener)
+        .map_err(|cause| StartError::Bind {
+            address: settings.bind.to_string(),
+            cause,
+        })?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The state the handlers share (tests reach the pool and keys through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn seed_demo(
+    pool: &persistence::Pool,
+    database: &DatabaseSettings,
+) -> Result<(), StartError> {
+    let pool = pool.clone();
+    let outcome = web::block(move || {
+        let mut conn = pool.get()?;
+        demo::seed(&mut conn, |password| {
+            crate::auth::passwords::hash_password(password)
+                .map_err(|error| persistence::StoreError::Corrupt(error.to_string()))
+        })
+    })
+    .await
+    .map_err(|error| error.to_string())
+    .and_then(|outcome| outcome.map_err(|error| error.to_string()))
+    .map_err(|cause| StartError::Database {
+        url: database.url.redacted(),
+        cause,
+    })?;
+    match outcome {
+        DemoOutcome::Created | DemoOutcome::AlreadyPresent => {
+            let verb = if outcome == DemoOutcome::Created {
+                "created"
+            } else {
+                "present"
+            };
+            println!(
+                "Demo accounts ({verb}), password `{}`:",
+                demo::DEMO_PASSWORD
+            );
+            for line in demo::account_lines() {
+                println!("{line}");
+            }
+        }
+        DemoOutcome::NotEmpty => {
+            println!("--demo: the database already holds data, so no demo accounts were added.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! Connections: one Diesel `MultiConnection` over PostgreSQL and SQLite, an r2d2 pool that
+//! establishes the backend named by the URL, and the transaction helpers every write goes through.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::StoreError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// How long a SQLite writer waits for the write lock before failing with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which engine a `DATABASE_URL` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A parsed `DATABASE_URL`: `postgres://…`/`postgresql://…` is PostgreSQL, a plain path (or
+/// `sqlite://path`) is a SQLite file. Any other scheme is refused, so that a typo never silently
+/// becomes a SQLite file named after the URL (what `MultiConnection::establish` would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    target: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error("DATABASE_URL is empty")]
+    Empty,
+    #[error(
+        "DATABASE_URL has the unsupported scheme `{0}://` (use postgres://… or a SQLite file path)"
+    )]
+    UnsupportedScheme(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(DatabaseUrlError::Empty);
+        }
+        match raw.split_once("://") {
+            Some(("postgres" | "postgresql", _)) => Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_owned(),
+            }),
+            Some(("sqlite", path)) if !path.is_empty() => Ok(Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            }),
+            Some((scheme, _)) => Err(DatabaseUrlError::UnsupportedScheme(scheme.to_owned())),
+            None => Ok(Self {
+                backend: Backend::Sqlite,
+                target: raw.to_owned(),
+            }),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with any password replaced, fit for logs and start-up lines.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => self.target.clone(),
+            Backend::Postgres => redact_password(&self.target),
+        }
+    }
+
+    fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(DbConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers run beside the one writer; the busy timeout makes writers queue
+                // instead of failing; SQLite leaves foreign keys off unless asked, per connection.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// r2d2 manager that establishes exactly the backend the URL names.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.url.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as TransactionManager<DbConnection>>::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Pool settings; the pool is sized to the server's blocking work, not to the async workers.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Builds the pool without connecting: the server starts (and `/readyz` reports) even while the
+/// database is still coming up.
+pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(0))
+        .connection_timeout(options.connection_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(ConnectionManager { url: url.clone() })
+}
+
+/// Applies the embedded migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let applied = match conn {
+        DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|source| StoreError::Migration(source.to_string()))?;
+    Ok(applied.len())
+}
+
+/// One round trip to the database, for readiness.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}
+
+/// Runs `work` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so
+/// it takes the write lock up front and waits its turn under the busy timeout; a deferred
+/// transaction that reads first and writes later fails with "database is locked" under load
+/// whatever the timeout.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let nested = matches!(
+        <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(Some(_))
+    );
+    match conn {
+        // Inside a transaction the lock is already held; the begin below makes a savepoint.
+        DbConnection::Sqlite(sqlite) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        }
+        _ => <DbConnection as TransactionManager<DbConnection>>::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one worth reporting; a failed rollback marks the
+            // connection broken and r2d2 discards it.
+            let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::RunQueryDsl;
+
+    #[test]
+    fn postgres_schemes_select_postgres() {
+        for url in ["postgres://u@h/db", "postgresql://u:p@h:5432/db"] {
+            assert_eq!(
+                DatabaseUrl::parse(url).map(|u| u.backend()),
+                Ok(Backend::Postgres)
+            );
+        }
+    }
+
+    #[test]
+    fn paths_select_sqlite() {
+        for url in [
+            "inbox.db",
+            "/var/lib/inbox/inbox.db",
+            "sqlite://inbox.db",
+            ":memory:",
+        ] {
+            assert_eq!(
+                DatabaseUrl::parse(url).map(|u| u.backend()),
+                Ok(Backend::Sqlite)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_scheme_is_refused_not_opened_as_a_file() {
+        assert_eq!(
+            DatabaseUrl::parse("postgress://u@h/db"),
+            Err(DatabaseUrlError::UnsupportedScheme("postgress".into()))
+        );
+        assert_eq!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty));
+    }
+
+    #[test]
+    fn redaction_hides_only_the_password() {
+        let url = DatabaseUrl::parse("postgres://inbox:s3cret@db:5432/inbox").unwrap();
+        assert_eq!(url.redacted(), "postgres://inbox:***@db:5432/inbox");
+    }
+
+    #[test]
+    fn failed_write_transaction_rolls_back_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(dir.path().join("t.db").to_str().unwrap()).unwrap();
+        let mut conn = url.establish().unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
+        let failed: Result<(), diesel::result::Error> = write_transaction(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        write_transaction(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (2)")).unwrap();
+        let count: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM t)",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(count, 1);
+    }
+}

@@ -1,0 +1,64 @@
+//! Storage of the messages inbox: one Diesel query codebase over PostgreSQL (production) and
+//! SQLite (the embedded default). Backend-specific SQL lives only where it must (full-text search,
+//! transaction start); everything else is written once against [`DbConnection`].
+
+pub mod accounts;
+pub mod db;
+pub mod organizations;
+pub mod schema;
+
+pub use db::{Backend, DatabaseUrl, DbConnection, Pool, PooledConnection};
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+
+/// Failures of the storage layer, already sorted into what the API must tell apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; carries the constraint's name when the backend
+    /// reports it.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    /// The database could not be reached (pool timeout, refused connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => StoreError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(info.constraint_name().unwrap_or("unique").to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::BrokenTransactionManager => StoreError::Unavailable(error.to_string()),
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+/// Now, truncated to microseconds: the precision PostgreSQL keeps, so that a time read back
+/// equals the time written on both backends (cursors compare them).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A new time-ordered id (UUIDv7) as stored.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,123 @@
+// The one schema of both backends; `migrations/postgres` and `migrations/sqlite` must produce it
+// (checked by the schema comparison test).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        routing_rules -> Nullable<Text>,
+        acknowledgment_texts -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_members (id) {
+        id -> Text,
+        organization_id -> Text,
+        display_name -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    patients (id) {
+        id -> Text,
+        organization_id -> Text,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        assigned_clinician_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credentials (principal_id) {
+        principal_id -> Text,
+        principal_kind -> Text,
+        organization_id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        principal_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        organization_id -> Text,
+        patient_id -> Text,
+        team -> Text,
+        status -> Text,
+        urgent -> Bool,
+        category -> Nullable<Text>,
+        matched_rules -> Text,
+        assigned_to -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        last_activity_at -> Timestamp,
+        last_message_at -> Timestamp,
+        last_message_preview -> Text,
+        unanswered_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        conversation_id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        author_id -> Nullable<Text>,
+        body -> Text,
+        client_message_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_events (id) {
+        id -> Text,
+        conversation_id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        details -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(staff_members -> organizations (organization_id));
+diesel::joinable!(patients -> organizations (organization_id));
+diesel::joinable!(patients -> staff_members (assigned_clinician_id));
+diesel::joinable!(conversations -> patients (patient_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(conversation_events -> conversations (conversation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    staff_members,
+    patients,
+    credentials,
+    refresh_tokens,
+    conversations,
+    messages,
+    conversation_events,
+);
