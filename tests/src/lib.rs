@@ -1,1 +1,309 @@
-pub fn placeholder() {}
+//! Test harness: each test gets its own server on a random port and its own database — a fresh
+//! SQLite file by default, or a fresh PostgreSQL database when `INBOX_TEST_DATABASE_URL` points at
+//! a server (created here, dropped when the test ends). When that variable is set and the server
+//! is unreachable, tests fail: they never fall back silently.
+//!
+//! Panicking on setup failure is the point of a test harness.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use api::config::{DatabaseSettings, SecretSource, Settings};
+use api::startup::Application;
+use diesel::{Connection, RunQueryDsl};
+use persistence::db::PoolOptions;
+use persistence::DatabaseUrl;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+pub const DEMO_PASSWORD: &str = "demo-pass";
+/// The signing secret of every test server, so tests can forge tokens.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    fn create() -> (Self, DatabaseUrl) {
+        match std::env::var(TEST_DATABASE_ENV) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let name = format!("inbox_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin =
+                    diesel::PgConnection::establish(&admin_url).unwrap_or_else(|error| {
+                        panic!("{TEST_DATABASE_ENV} is set but PostgreSQL is unreachable: {error}")
+                    });
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .expect("create the test database");
+                let url = database_url_with_name(&admin_url, &name);
+                (
+                    TestDatabase::Postgres { admin_url, name },
+                    DatabaseUrl::parse(&url).expect("a postgres URL"),
+                )
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let path = dir.path().join("inbox.db");
+                let url = DatabaseUrl::parse(path.to_str().expect("a UTF-8 path")).expect("a path");
+                (TestDatabase::Sqlite(dir), url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// Replaces the database name (the URL path) of a PostgreSQL URL, keeping any query string.
+fn database_url_with_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|index| index + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|index| index + scheme_end)
+        .unwrap_or(base.len());
+    let mut rebuilt = format!("{}/{}", &base[..host_end], name);
+    if let Some(query) = query {
+        rebuilt.push('?');
+        rebuilt.push_str(query);
+    }
+    rebuilt
+}
+
+/// Which backend this test run uses, for messages.
+pub fn backend_name() -> &'static str {
+    match std::env::var(TEST_DATABASE_ENV) {
+        Ok(url) if !url.trim().is_empty() => "postgres",
+        _ => "sqlite",
+    }
+}
+
+/// A running server with the demo organizations and accounts.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub app_state: api::state::AppState,
+    _database: TestDatabase,
+}
+
+/// A signed-in account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A response with its body already read.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl TestResponse {
+    /// Asserts the RFC 9457 shape and returns the problem's `code`.
+    pub fn problem_code(&self) -> &str {
+        let content_type = self
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "expected problem+json, got `{content_type}`: {}",
+            self.raw
+        );
+        for member in ["type", "title", "detail", "code"] {
+            assert!(
+                self.body[member].is_string(),
+                "problem lacks `{member}`: {}",
+                self.raw
+            );
+        }
+        assert_eq!(
+            self.body["status"],
+            json!(self.status.as_u16()),
+            "{}",
+            self.raw
+        );
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with adjusted settings (e.g. a short token lifetime).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let (database, url) = TestDatabase::create();
+        let mut settings = Settings {
+            database: DatabaseSettings {
+                url,
+                pool: PoolOptions {
+                    max_size: 8,
+                    connection_timeout: Duration::from_secs(10),
+                },
+            },
+            bind: "127.0.0.1:0".parse().expect("an address"),
+            jwt_secret: SecretString::from(TEST_JWT_SECRET),
+            jwt_secret_source: SecretSource::Configured,
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(3600),
+            demo: true,
+        };
+        adjust(&mut settings);
+        let application = Application::build(&settings)
+            .await
+            .expect("the test server starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let app_state = application.state().clone();
+        tokio::spawn(application.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        TestApp {
+            address,
+            client,
+            app_state,
+            _database: database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> TestResponse {
+        self.request(Method::GET, path, Some(&session.access_token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(&session.access_token), Some(body))
+            .await
+    }
+
+    /// Sends a raw body with a content type, for malformed-input tests.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await.expect("the server answers")).await
+    }
+
+    /// Signs in with the demo password.
+    pub async fn login(&self, email: &str) -> Session {
+        let response = self
+            .request(
+                Method::POST,
+                "/v1/auth/token",
+                None,
+                Some(json!({"email": email, "password": DEMO_PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "login of {email}: {}",
+            response.raw
+        );
+        Session {
+            email: email.to_owned(),
+            access_token: response.body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh_token: response.body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
+        }
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> TestResponse {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let raw = response.text().await.expect("a readable body");
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    TestResponse {
+        status,
+        headers,
+        body,
+        raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_and_query_kept() {
+        assert_eq!(
+            database_url_with_name("postgres://postgres@127.0.0.1:5432/test", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            database_url_with_name("postgresql://u:p@h/test?sslmode=disable", "t2"),
+            "postgresql://u:p@h/t2?sslmode=disable"
+        );
+        assert_eq!(
+            database_url_with_name("postgres://h", "t3"),
+            "postgres://h/t3"
+        );
+    }
+}
