@@ -3,11 +3,16 @@
 
 pub mod auth;
 pub mod config;
+pub mod conversation_errors;
 pub mod demo;
 pub mod error;
 pub mod fallback;
 pub mod health;
 pub mod openapi;
+pub mod organization_settings;
+pub mod pagination;
+pub mod patient_app;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod views;

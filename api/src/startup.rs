@@ -15,21 +15,26 @@ use crate::config::{DatabaseSettings, SecretSource, Settings};
 use crate::demo::{self, DemoOutcome};
 use crate::error::{extractor_configs, problem_for_bare_errors};
 use crate::fallback::{fallback, KnownRoutes};
+use crate::organization_settings::RulesCache;
 use crate::state::AppState;
-use crate::{auth, health, openapi, telemetry};
+use crate::{auth, health, openapi, patient_app, telemetry};
 
 /// Every operation of the API. Registered handlers carry their OpenAPI annotations, so the
 /// document cannot miss a served route.
 pub fn configure_routes(config: &mut ServiceConfig) {
-    config
-        .configure(health::configure)
-        .service(scope::scope("/v1").configure(auth::configure));
+    config.configure(health::configure).service(
+        scope::scope("/v1")
+            .configure(auth::configure)
+            .configure(patient_app::configure),
+    );
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot reach the database at {url}: {cause}")]
     Database { url: String, cause: String },
+    #[error("the shipped routing rules are invalid: {0}")]
+    Rules(String),
     #[error("cannot listen on {address}: {cause}")]
     Bind {
         address: String,
@@ -81,9 +86,11 @@ impl Application {
             settings.access_token_ttl,
             settings.refresh_token_ttl,
         );
+        let rules = RulesCache::new().map_err(|error| StartError::Rules(error.to_string()))?;
         let state = AppState {
             pool,
             keys: Arc::new(keys),
+            rules: Arc::new(rules),
         };
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
             address: settings.bind.to_string(),

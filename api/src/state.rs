@@ -8,11 +8,13 @@ use persistence::{DbConnection, Pool, StoreError};
 
 use crate::auth::tokens::TokenKeys;
 use crate::error::ApiError;
+use crate::organization_settings::RulesCache;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<TokenKeys>,
+    pub rules: Arc<RulesCache>,
 }
 
 impl AppState {

@@ -2,5 +2,9 @@
 //! patient message goes, and what the patient is told. `persistence` stores what this crate
 //! decides; `api` translates HTTP into calls of this crate.
 
+pub mod access;
+pub mod acknowledgment;
+pub mod conversation;
+pub mod message;
 pub mod roles;
 pub mod routing;

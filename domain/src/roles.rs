@@ -28,9 +28,15 @@ impl Role {
     }
 
     pub fn parse(value: &str) -> Option<Role> {
-        [Role::Patient, Role::Clinician, Role::Coach, Role::Support, Role::Admin]
-            .into_iter()
-            .find(|role| role.as_str() == value)
+        [
+            Role::Patient,
+            Role::Clinician,
+            Role::Coach,
+            Role::Support,
+            Role::Admin,
+        ]
+        .into_iter()
+        .find(|role| role.as_str() == value)
     }
 
     pub fn is_staff(self) -> bool {
@@ -54,7 +60,13 @@ mod tests {
 
     #[test]
     fn every_role_round_trips_through_its_name() {
-        for role in [Role::Patient, Role::Clinician, Role::Coach, Role::Support, Role::Admin] {
+        for role in [
+            Role::Patient,
+            Role::Clinician,
+            Role::Coach,
+            Role::Support,
+            Role::Admin,
+        ] {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);

@@ -282,3 +282,26 @@ pub fn spend_refresh_token(
         }
     })
 }
+
+/// Display names of staff members and patients by id, for showing authors and assignees.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut names: std::collections::HashMap<String, String> = staff_members::table
+        .filter(staff_members::id.eq_any(ids))
+        .select((staff_members::id, staff_members::display_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    names.extend(
+        patients::table
+            .filter(patients::id.eq_any(ids))
+            .select((patients::id, patients::display_name))
+            .load::<(String, String)>(conn)?,
+    );
+    Ok(names)
+}

@@ -3,6 +3,7 @@
 //! transaction start); everything else is written once against [`DbConnection`].
 
 pub mod accounts;
+pub mod conversations;
 pub mod db;
 pub mod organizations;
 pub mod schema;

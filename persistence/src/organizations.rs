@@ -40,3 +40,34 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Organization, StoreErro
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(organizations::table.count().get_result(conn)?)
 }
+
+/// Replaces the organization's routing rules (JSON, already validated); `None` restores the
+/// shipped defaults.
+pub fn set_routing_rules(
+    conn: &mut DbConnection,
+    id: &str,
+    rules: Option<&str>,
+) -> Result<(), StoreError> {
+    let changed = diesel::update(organizations::table.find(id))
+        .set(organizations::routing_rules.eq(rules))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Replaces the organization's acknowledgment texts (JSON, already validated).
+pub fn set_acknowledgment_texts(
+    conn: &mut DbConnection,
+    id: &str,
+    texts: Option<&str>,
+) -> Result<(), StoreError> {
+    let changed = diesel::update(organizations::table.find(id))
+        .set(organizations::acknowledgment_texts.eq(texts))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -88,6 +88,7 @@ diesel::table! {
         author_id -> Nullable<Text>,
         body -> Text,
         client_message_id -> Nullable<Text>,
+        in_reply_to -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

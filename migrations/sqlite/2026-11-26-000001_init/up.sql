@@ -102,6 +102,8 @@ CREATE TABLE messages (
     author_id TEXT,
     body TEXT NOT NULL,
     client_message_id TEXT,
+    -- The patient message an acknowledgment answers (an idempotent retry returns both).
+    in_reply_to TEXT REFERENCES messages (id),
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX messages_conversation_idx ON messages (conversation_id, created_at, id);

@@ -1,0 +1,324 @@
+//! The MyXRHealth side: a patient's own conversations. Patients never see internal notes,
+//! handoff summaries or routing details, and another patient's conversation is not found.
+
+use actix_web::{get, post, web, HttpResponse};
+use domain::message::{ClientMessageId, MessageBody};
+use persistence::conversations::{self, ConversationRow, PatientMessage, Sent, WriteError};
+use persistence::{accounts, organizations, DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::PatientCaller;
+use crate::conversation_errors::write_error;
+use crate::error::{ApiError, Problem};
+use crate::organization_settings::acknowledgment_texts;
+use crate::pagination::{encode_cursor, PageParams, Paged};
+use crate::state::AppState;
+use crate::views::{author_ids, timestamp, ConversationStatus, MessageView};
+
+/// A message from the app. `client_message_id` makes the send idempotent: a retry with the same
+/// id and text returns the original message (200) instead of storing a duplicate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "body": "Should I keep icing my knee after the exercises or switch to heat?",
+    "client_message_id": "7f7c1c1e-3f0e-4a59-9a55-0d1f3c4b5a6e"
+}))]
+pub struct SendMessage {
+    /// 1 to 4000 characters after trimming; no control characters but newline and tab.
+    pub body: String,
+    /// The app's idempotency key: 1 to 128 printable ASCII characters, e.g. a UUID.
+    pub client_message_id: Option<String>,
+}
+
+/// A conversation as the patient sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientConversation {
+    pub id: String,
+    pub status: ConversationStatus,
+    pub last_message_preview: String,
+    pub last_message_at: String,
+    pub created_at: String,
+}
+
+impl PatientConversation {
+    fn of(row: &ConversationRow) -> Self {
+        PatientConversation {
+            id: row.id.clone(),
+            status: ConversationStatus::of(row),
+            last_message_preview: row.last_message_preview.clone(),
+            last_message_at: timestamp(row.last_message_at),
+            created_at: timestamp(row.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedConversation {
+    pub conversation: PatientConversation,
+    pub message: MessageView,
+    /// The clinic's automatic reply; urgent messages get one that says what to do in an
+    /// emergency.
+    pub acknowledgment: Option<MessageView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostedMessage {
+    pub conversation: PatientConversation,
+    pub message: MessageView,
+    /// Present on the first message of a reopened conversation and on urgent messages.
+    pub acknowledgment: Option<MessageView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    pub items: Vec<MessageView>,
+}
+
+/// Ids in paths are UUIDs; anything else names nothing.
+pub fn conversation_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::not_found("conversation"))
+}
+
+struct ParsedSend {
+    body: MessageBody,
+    client_message_id: Option<ClientMessageId>,
+}
+
+fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
+    let body = MessageBody::parse(&request.body)
+        .map_err(|error| ApiError::validation(format!("body: {error}.")))?;
+    let client_message_id = request
+        .client_message_id
+        .as_deref()
+        .map(ClientMessageId::parse)
+        .transpose()
+        .map_err(|error| ApiError::validation(format!("{error}.")))?;
+    Ok(ParsedSend {
+        body,
+        client_message_id,
+    })
+}
+
+/// Routes the message with the organization's rules and stores it. A concurrent retry with the
+/// same key can lose the race on the unique index; trying again then finds the winner's message.
+fn send(
+    state: &AppState,
+    conn: &mut DbConnection,
+    caller: &PatientCaller,
+    parsed: &ParsedSend,
+    store: impl Fn(&mut DbConnection, &PatientMessage<'_>) -> Result<Sent, WriteError>,
+) -> Result<(Sent, Vec<MessageView>), ApiError> {
+    let organization = organizations::find(conn, &caller.organization_id)?;
+    let rules = state
+        .rules
+        .resolve(&organization.id, organization.routing_rules.as_deref())?;
+    let decision = rules.route(parsed.body.as_str());
+    let acknowledgments = acknowledgment_texts(organization.acknowledgment_texts.as_deref())?;
+    let message = PatientMessage {
+        body: &parsed.body,
+        client_message_id: parsed.client_message_id.as_ref(),
+        decision: &decision,
+        acknowledgments: &acknowledgments,
+    };
+    let sent = match store(conn, &message) {
+        Err(WriteError::Store(StoreError::Conflict(_))) if parsed.client_message_id.is_some() => {
+            store(conn, &message)
+        }
+        other => other,
+    }
+    .map_err(|error| write_error(conn, error))?;
+    let stored: Vec<_> = std::iter::once(&sent.message)
+        .chain(&sent.acknowledgment)
+        .collect();
+    let names = accounts::display_names(conn, &author_ids(stored.iter().copied()))?;
+    let views = stored
+        .into_iter()
+        .map(|row| MessageView::of(row, &names))
+        .collect();
+    Ok((sent, views))
+}
+
+fn created_or_replayed(replayed: bool) -> actix_web::HttpResponseBuilder {
+    if replayed {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    }
+}
+
+/// The caller's conversations, newest activity first.
+#[utoipa::path(
+    tag = "patient app",
+    operation_id = "listPatientConversations",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of the caller's conversations", body = Paged<PatientConversation>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/patient/conversations")]
+pub async fn list_patient_conversations(
+    state: web::Data<AppState>,
+    caller: PatientCaller,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Paged<PatientConversation>>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let page = state
+        .db(move |conn| {
+            Ok(conversations::list_for_patient(
+                conn,
+                &caller.id,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(Paged {
+        items: page.items.iter().map(PatientConversation::of).collect(),
+        next_cursor: page.next.as_ref().map(encode_cursor),
+    }))
+}
+
+/// Start a conversation.
+///
+/// The first message is routed by its content (care team or Support, urgent or not) and the
+/// patient gets an automatic acknowledgment at once. A retry with the same `client_message_id`
+/// and text returns the original (200).
+#[utoipa::path(
+    tag = "patient app",
+    operation_id = "startPatientConversation",
+    security(("bearer" = [])),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "Started", body = StartedConversation),
+        (status = 200, description = "A retry of an earlier send: the original", body = StartedConversation),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/patient/conversations")]
+pub async fn start_patient_conversation(
+    state: web::Data<AppState>,
+    caller: PatientCaller,
+    request: web::Json<SendMessage>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = parse_send(request.into_inner())?;
+    let handler_state = state.get_ref().clone();
+    let (sent, mut views) = state
+        .db(move |conn| {
+            send(&handler_state, conn, &caller, &parsed, |conn, message| {
+                conversations::start_by_patient(conn, &caller.id, message)
+            })
+        })
+        .await?;
+    let message = views.remove(0);
+    Ok(
+        created_or_replayed(sent.replayed).json(StartedConversation {
+            conversation: PatientConversation::of(&sent.conversation),
+            message,
+            acknowledgment: views.pop(),
+        }),
+    )
+}
+
+/// Messages of one of the caller's conversations, oldest first: their own, staff replies and
+/// acknowledgments — never internal notes.
+#[utoipa::path(
+    tag = "patient app",
+    operation_id = "listPatientMessages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The messages", body = MessageList),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/patient/conversations/{id}/messages")]
+pub async fn list_patient_messages(
+    state: web::Data<AppState>,
+    caller: PatientCaller,
+    path: web::Path<String>,
+) -> Result<web::Json<MessageList>, ApiError> {
+    let id = conversation_id(&path)?;
+    let items = state
+        .db(move |conn| {
+            conversations::find_for_patient(conn, &caller.id, &id)
+                .map_err(|_| ApiError::not_found("conversation"))?;
+            let rows = conversations::messages_of(conn, &id, false)?;
+            let names = accounts::display_names(conn, &author_ids(&rows))?;
+            Ok(rows
+                .iter()
+                .map(|row| MessageView::of(row, &names))
+                .collect())
+        })
+        .await?;
+    Ok(web::Json(MessageList { items }))
+}
+
+/// Write in one of the caller's conversations.
+///
+/// A closed conversation reopens (and is acknowledged again); an urgent message moves a
+/// care-team conversation to Support and is always acknowledged with emergency advice.
+#[utoipa::path(
+    tag = "patient app",
+    operation_id = "postPatientMessage",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "Sent", body = PostedMessage),
+        (status = 200, description = "A retry of an earlier send: the original", body = PostedMessage),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/patient/conversations/{id}/messages")]
+pub async fn post_patient_message(
+    state: web::Data<AppState>,
+    caller: PatientCaller,
+    path: web::Path<String>,
+    request: web::Json<SendMessage>,
+) -> Result<HttpResponse, ApiError> {
+    let id = conversation_id(&path)?;
+    let parsed = parse_send(request.into_inner())?;
+    let handler_state = state.get_ref().clone();
+    let (sent, mut views) = state
+        .db(move |conn| {
+            send(&handler_state, conn, &caller, &parsed, |conn, message| {
+                conversations::post_by_patient(conn, &caller.id, &id, message)
+            })
+        })
+        .await?;
+    let message = views.remove(0);
+    Ok(created_or_replayed(sent.replayed).json(PostedMessage {
+        conversation: PatientConversation::of(&sent.conversation),
+        message,
+        acknowledgment: views.pop(),
+    }))
+}
+
+pub fn configure(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(list_patient_conversations)
+        .service(start_patient_conversation)
+        .service(list_patient_messages)
+        .service(post_patient_message);
+}

@@ -1,0 +1,776 @@
+//! Conversations, their messages and timeline events: the writes of the patient app and the
+//! staff actions. Every write commits the conversation's new state, its messages and its events
+//! together or not at all; the rules come from `domain::conversation`.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use domain::acknowledgment::AcknowledgmentTexts;
+use domain::conversation::{Actor, Conversation, ConversationError, Event, Status, Transition};
+use domain::message::{ClientMessageId, MessageBody};
+use domain::routing::{RoutingDecision, Team};
+
+use crate::accounts::Patient;
+use crate::db::write_transaction;
+use crate::schema::{conversation_events, conversations, messages, patients};
+use crate::{new_id, now, DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[diesel(table_name = conversations)]
+pub struct ConversationRow {
+    pub id: String,
+    pub organization_id: String,
+    pub patient_id: String,
+    pub team: String,
+    pub status: String,
+    pub urgent: bool,
+    pub category: Option<String>,
+    pub matched_rules: String,
+    pub assigned_to: Option<String>,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<NaiveDateTime>,
+    pub last_activity_at: NaiveDateTime,
+    pub last_message_at: NaiveDateTime,
+    pub last_message_preview: String,
+    pub unanswered_since: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+/// Message kinds as stored.
+pub mod message_kind {
+    pub const PATIENT: &str = "patient";
+    pub const STAFF: &str = "staff";
+    pub const ACKNOWLEDGMENT: &str = "acknowledgment";
+    pub const INTERNAL_NOTE: &str = "internal_note";
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub organization_id: String,
+    pub kind: String,
+    pub author_id: Option<String>,
+    pub body: String,
+    pub client_message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[diesel(table_name = conversation_events)]
+pub struct EventRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub organization_id: String,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub details: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Why a conversation write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Rule(#[from] ConversationError),
+    /// The same author sent this `client_message_id` before with other text or elsewhere.
+    #[error("client_message_id was already used for a different message")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for WriteError {
+    fn from(error: diesel::result::Error) -> Self {
+        WriteError::Store(error.into())
+    }
+}
+
+impl ConversationRow {
+    /// The rule-relevant state; stored values that no longer parse are reported, not guessed.
+    pub fn state(&self) -> Result<Conversation, StoreError> {
+        let team = Team::parse(&self.team).ok_or_else(|| {
+            StoreError::Corrupt(format!("conversation {} has team {}", self.id, self.team))
+        })?;
+        let status = Status::parse(&self.status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "conversation {} has status {}",
+                self.id, self.status
+            ))
+        })?;
+        Ok(Conversation {
+            team,
+            status,
+            urgent: self.urgent,
+            assigned_to: self.assigned_to.clone(),
+            claimed_by: self.claimed_by.clone(),
+        })
+    }
+
+    pub fn matched_rules(&self) -> Vec<String> {
+        serde_json::from_str(&self.matched_rules).unwrap_or_default()
+    }
+}
+
+/// What a send stored, or found stored by an earlier try with the same `client_message_id`.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub conversation: ConversationRow,
+    pub message: MessageRow,
+    pub acknowledgment: Option<MessageRow>,
+    /// True when this is the earlier send, returned again.
+    pub replayed: bool,
+}
+
+/// A patient's message, parsed and routed.
+pub struct PatientMessage<'a> {
+    pub body: &'a MessageBody,
+    pub client_message_id: Option<&'a ClientMessageId>,
+    pub decision: &'a RoutingDecision,
+    pub acknowledgments: &'a AcknowledgmentTexts,
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+fn find_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Patient, StoreError> {
+    Ok(patients::table
+        .find(patient_id)
+        .select(Patient::as_select())
+        .first(conn)?)
+}
+
+/// Looks for an earlier send with the same key. The same text (in the same conversation, when
+/// one is named) is a retry; anything else is a client bug worth refusing.
+fn earlier_send(
+    conn: &mut DbConnection,
+    author_id: &str,
+    key: Option<&ClientMessageId>,
+    body: &MessageBody,
+    conversation_id: Option<&str>,
+) -> Result<Option<Sent>, WriteError> {
+    let Some(key) = key else { return Ok(None) };
+    let Some(message) = messages::table
+        .filter(messages::author_id.eq(author_id))
+        .filter(messages::client_message_id.eq(key.as_str()))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let same_place = conversation_id.is_none_or(|id| id == message.conversation_id);
+    if message.body != body.as_str() || !same_place {
+        return Err(WriteError::IdempotencyKeyReused);
+    }
+    let acknowledgment = messages::table
+        .filter(messages::in_reply_to.eq(&message.id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?;
+    let conversation = conversations::table
+        .find(&message.conversation_id)
+        .select(ConversationRow::as_select())
+        .first(conn)?;
+    Ok(Some(Sent {
+        conversation,
+        message,
+        acknowledgment,
+        replayed: true,
+    }))
+}
+
+/// Reads a conversation for a state change. On PostgreSQL the row is locked until the
+/// transaction ends (`FOR UPDATE`), so concurrent writers queue instead of overwriting each
+/// other; SQLite's `BEGIN IMMEDIATE` already holds the database's one write lock.
+fn lock(conn: &mut DbConnection, id: &str) -> Result<ConversationRow, StoreError> {
+    Ok(match conn {
+        DbConnection::Postgresql(pg) => conversations::table
+            .find(id)
+            .select(ConversationRow::as_select())
+            .for_update()
+            .first(pg)?,
+        DbConnection::Sqlite(_) => conversations::table
+            .find(id)
+            .select(ConversationRow::as_select())
+            .first(conn)?,
+    })
+}
+
+fn insert_events(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+    events: &[Event],
+    actor_id: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let rows = events
+        .iter()
+        .map(|event| {
+            Ok(EventRow {
+                id: new_id(),
+                conversation_id: conversation.id.clone(),
+                organization_id: conversation.organization_id.clone(),
+                kind: event.kind().to_owned(),
+                actor_id: match event {
+                    // The system routes and assigns; people do the rest.
+                    Event::Routed { .. }
+                    | Event::Assigned { .. }
+                    | Event::Escalated { .. }
+                    | Event::FlaggedUrgent { .. } => None,
+                    _ => actor_id.map(str::to_owned),
+                },
+                details: json(event)?,
+                created_at: at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // One statement per event: the multi-backend connection has no batch insert, and a write
+    // produces at most a few events.
+    for row in &rows {
+        diesel::insert_into(conversation_events::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn insert_message(conn: &mut DbConnection, message: &MessageRow) -> Result<(), StoreError> {
+    diesel::insert_into(messages::table)
+        .values(message)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Applies a transition's state to the stored row (placement, claim, status) and records its
+/// events.
+fn apply(
+    conn: &mut DbConnection,
+    row: &mut ConversationRow,
+    transition: &Transition,
+    actor_id: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let next = &transition.conversation;
+    if row.claimed_by != next.claimed_by {
+        row.claimed_at = next.claimed_by.as_ref().map(|_| at);
+    }
+    if next.status == Status::Closed && row.status != Status::Closed.as_str() {
+        row.closed_at = Some(at);
+    }
+    if next.status == Status::Open {
+        row.closed_at = None;
+    }
+    row.team = next.team.as_str().to_owned();
+    row.status = next.status.as_str().to_owned();
+    row.urgent = next.urgent;
+    row.assigned_to = next.assigned_to.clone();
+    row.claimed_by = next.claimed_by.clone();
+    diesel::update(conversations::table.find(&row.id))
+        .set((
+            conversations::team.eq(&row.team),
+            conversations::status.eq(&row.status),
+            conversations::urgent.eq(row.urgent),
+            conversations::category.eq(&row.category),
+            conversations::matched_rules.eq(&row.matched_rules),
+            conversations::assigned_to.eq(&row.assigned_to),
+            conversations::claimed_by.eq(&row.claimed_by),
+            conversations::claimed_at.eq(row.claimed_at),
+            conversations::last_activity_at.eq(row.last_activity_at),
+            conversations::last_message_at.eq(row.last_message_at),
+            conversations::last_message_preview.eq(&row.last_message_preview),
+            conversations::unanswered_since.eq(row.unanswered_since),
+            conversations::closed_at.eq(row.closed_at),
+        ))
+        .execute(conn)?;
+    insert_events(conn, row, &transition.events, actor_id, at)
+}
+
+/// Stores the patient's message and the acknowledgment the transition calls for.
+fn store_patient_message(
+    conn: &mut DbConnection,
+    row: &ConversationRow,
+    patient: &Patient,
+    message: &PatientMessage<'_>,
+    transition: &Transition,
+    at: NaiveDateTime,
+) -> Result<(MessageRow, Option<MessageRow>), StoreError> {
+    let stored = MessageRow {
+        id: new_id(),
+        conversation_id: row.id.clone(),
+        organization_id: row.organization_id.clone(),
+        kind: message_kind::PATIENT.to_owned(),
+        author_id: Some(patient.id.clone()),
+        body: message.body.as_str().to_owned(),
+        client_message_id: message.client_message_id.map(|key| key.as_str().to_owned()),
+        in_reply_to: None,
+        created_at: at,
+    };
+    insert_message(conn, &stored)?;
+    let acknowledgment = match transition.acknowledgment {
+        Some(kind) => {
+            let acknowledgment = MessageRow {
+                id: new_id(),
+                conversation_id: row.id.clone(),
+                organization_id: row.organization_id.clone(),
+                kind: message_kind::ACKNOWLEDGMENT.to_owned(),
+                author_id: None,
+                body: message.acknowledgments.text(kind).to_owned(),
+                client_message_id: None,
+                in_reply_to: Some(stored.id.clone()),
+                // A microsecond later, so the timeline shows it after the message it answers.
+                created_at: at + Duration::microseconds(1),
+            };
+            insert_message(conn, &acknowledgment)?;
+            Some(acknowledgment)
+        }
+        None => None,
+    };
+    Ok((stored, acknowledgment))
+}
+
+fn routing_columns(
+    row: &mut ConversationRow,
+    decision: &RoutingDecision,
+) -> Result<(), StoreError> {
+    row.category = Some(decision.category.as_str().to_owned());
+    row.matched_rules = json(&decision.matched_rules)?;
+    Ok(())
+}
+
+/// A patient starts a conversation with its first message.
+pub fn start_by_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    message: &PatientMessage<'_>,
+) -> Result<Sent, WriteError> {
+    write_transaction(conn, |conn| {
+        if let Some(sent) = earlier_send(
+            conn,
+            patient_id,
+            message.client_message_id,
+            message.body,
+            None,
+        )? {
+            return Ok(sent);
+        }
+        let patient = find_patient(conn, patient_id)?;
+        let transition = Conversation::start_by_patient(
+            message.decision,
+            patient.assigned_clinician_id.as_deref(),
+        );
+        let at = now();
+        let mut row = ConversationRow {
+            id: new_id(),
+            organization_id: patient.organization_id.clone(),
+            patient_id: patient.id.clone(),
+            team: String::new(),
+            status: String::new(),
+            urgent: false,
+            category: None,
+            matched_rules: String::new(),
+            assigned_to: None,
+            claimed_by: None,
+            claimed_at: None,
+            last_activity_at: at,
+            last_message_at: at,
+            last_message_preview: message.body.preview(),
+            unanswered_since: Some(at),
+            created_at: at,
+            closed_at: None,
+        };
+        routing_columns(&mut row, message.decision)?;
+        let state = &transition.conversation;
+        row.team = state.team.as_str().to_owned();
+        row.status = state.status.as_str().to_owned();
+        row.urgent = state.urgent;
+        row.assigned_to = state.assigned_to.clone();
+        diesel::insert_into(conversations::table)
+            .values(&row)
+            .execute(conn)?;
+        insert_events(conn, &row, &transition.events, Some(&patient.id), at)?;
+        let (stored, acknowledgment) =
+            store_patient_message(conn, &row, &patient, message, &transition, at)?;
+        Ok(Sent {
+            conversation: row,
+            message: stored,
+            acknowledgment,
+            replayed: false,
+        })
+    })
+}
+
+/// A patient writes in one of their conversations (another patient's is not found).
+pub fn post_by_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    conversation_id: &str,
+    message: &PatientMessage<'_>,
+) -> Result<Sent, WriteError> {
+    write_transaction(conn, |conn| {
+        let mut row = lock(conn, conversation_id)?;
+        if row.patient_id != patient_id {
+            return Err(StoreError::NotFound.into());
+        }
+        if let Some(sent) = earlier_send(
+            conn,
+            patient_id,
+            message.client_message_id,
+            message.body,
+            Some(conversation_id),
+        )? {
+            return Ok(sent);
+        }
+        let patient = find_patient(conn, patient_id)?;
+        let transition = row
+            .state()?
+            .receive_patient_message(message.decision, patient.assigned_clinician_id.as_deref());
+        let at = now();
+        let rerouted = transition.events.iter().any(|event| {
+            matches!(
+                event,
+                Event::Routed { .. } | Event::Escalated { .. } | Event::FlaggedUrgent { .. }
+            )
+        });
+        if rerouted {
+            routing_columns(&mut row, message.decision)?;
+        }
+        row.last_activity_at = at;
+        row.last_message_at = at;
+        row.last_message_preview = message.body.preview();
+        row.unanswered_since = row.unanswered_since.or(Some(at));
+        apply(conn, &mut row, &transition, Some(&patient.id), at)?;
+        let (stored, acknowledgment) =
+            store_patient_message(conn, &row, &patient, message, &transition, at)?;
+        Ok(Sent {
+            conversation: row,
+            message: stored,
+            acknowledgment,
+            replayed: false,
+        })
+    })
+}
+
+/// A page of keyset pagination: the rows and the key after the last one, if more may follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<ActivityKey>,
+}
+
+/// Position in a list ordered by most recent activity (then id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityKey {
+    pub urgent: bool,
+    pub last_activity_at: NaiveDateTime,
+    pub id: String,
+}
+
+impl ActivityKey {
+    pub fn of(row: &ConversationRow) -> ActivityKey {
+        ActivityKey {
+            urgent: row.urgent,
+            last_activity_at: row.last_activity_at,
+            id: row.id.clone(),
+        }
+    }
+}
+
+/// The patient's own conversations, newest activity first.
+pub fn list_for_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    after: Option<&ActivityKey>,
+    limit: i64,
+) -> Result<Page<ConversationRow>, StoreError> {
+    let mut query = conversations::table
+        .filter(conversations::patient_id.eq(patient_id))
+        .select(ConversationRow::as_select())
+        .order((
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        ))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(key) = after {
+        query = query.filter(
+            conversations::last_activity_at.lt(key.last_activity_at).or(
+                conversations::last_activity_at
+                    .eq(key.last_activity_at)
+                    .and(conversations::id.lt(&key.id)),
+            ),
+        );
+    }
+    let rows = query.load(conn)?;
+    Ok(page(rows, limit))
+}
+
+/// Cuts the extra row fetched to learn whether another page exists.
+pub fn page(mut rows: Vec<ConversationRow>, limit: i64) -> Page<ConversationRow> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(ActivityKey::of)
+    } else {
+        None
+    };
+    Page { items: rows, next }
+}
+
+/// One conversation of the patient's (another patient's is not found).
+pub fn find_for_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    conversation_id: &str,
+) -> Result<ConversationRow, StoreError> {
+    Ok(conversations::table
+        .find(conversation_id)
+        .filter(conversations::patient_id.eq(patient_id))
+        .select(ConversationRow::as_select())
+        .first(conn)?)
+}
+
+/// Messages of a conversation in order; `include_internal` adds internal notes (staff only).
+pub fn messages_of(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+    include_internal: bool,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let mut query = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .select(MessageRow::as_select())
+        .order((messages::created_at.asc(), messages::id.asc()))
+        .into_boxed();
+    if !include_internal {
+        query = query.filter(messages::kind.ne(message_kind::INTERNAL_NOTE));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Timeline events of a conversation in order.
+pub fn events_of(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+) -> Result<Vec<EventRow>, StoreError> {
+    Ok(conversation_events::table
+        .filter(conversation_events::conversation_id.eq(conversation_id))
+        .select(EventRow::as_select())
+        .order((
+            conversation_events::created_at.asc(),
+            conversation_events::id.asc(),
+        ))
+        .load(conn)?)
+}
+
+/// The caller of a staff action.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffActor<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+    pub is_admin: bool,
+    /// Support agents reach only conversations with this team.
+    pub visible_team: Option<Team>,
+}
+
+impl StaffActor<'_> {
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            id: self.id,
+            is_admin: self.is_admin,
+        }
+    }
+
+    fn may_see(&self, row: &ConversationRow) -> bool {
+        row.organization_id == self.organization_id
+            && self
+                .visible_team
+                .is_none_or(|team| team.as_str() == row.team)
+    }
+}
+
+/// A conversation the staff member may see; others' are not found.
+pub fn find_for_staff(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+) -> Result<ConversationRow, StoreError> {
+    let row = conversations::table
+        .find(conversation_id)
+        .select(ConversationRow::as_select())
+        .first(conn)?;
+    if staff.may_see(&row) {
+        Ok(row)
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Locks a conversation the staff member may see, applies `decide`'s transition if it returns
+/// one, and returns the row as it now stands.
+fn staff_transition(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+    decide: impl FnOnce(
+        &mut DbConnection,
+        &ConversationRow,
+        &Conversation,
+    ) -> Result<Option<Transition>, WriteError>,
+) -> Result<ConversationRow, WriteError> {
+    write_transaction(conn, |conn| {
+        let mut row = lock(conn, conversation_id)?;
+        if !staff.may_see(&row) {
+            return Err(StoreError::NotFound.into());
+        }
+        let state = row.state()?;
+        if let Some(transition) = decide(conn, &row, &state)? {
+            apply(conn, &mut row, &transition, Some(staff.id), now())?;
+        }
+        Ok(row)
+    })
+}
+
+/// Takes the claim. The claim is settled by one conditional write — `UPDATE … WHERE claimed_by
+/// IS NULL` — so of any number of concurrent claims exactly one changes the row; the others
+/// read back who holds it.
+pub fn claim(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+) -> Result<ConversationRow, WriteError> {
+    write_transaction(conn, |conn| {
+        let row = find_for_staff(conn, staff, conversation_id)?;
+        let at = now();
+        let won = diesel::update(
+            conversations::table
+                .find(conversation_id)
+                .filter(conversations::status.eq(Status::Open.as_str()))
+                .filter(conversations::claimed_by.is_null()),
+        )
+        .set((
+            conversations::claimed_by.eq(staff.id),
+            conversations::claimed_at.eq(at),
+        ))
+        .execute(conn)?;
+        if won == 1 {
+            insert_events(conn, &row, &[Event::Claimed], Some(staff.id), at)?;
+        } else {
+            // Lost, or held already: the current row says which.
+            let current = find_for_staff(conn, staff, conversation_id)?;
+            current.state()?.claim(staff.id)?;
+        }
+        Ok(find_for_staff(conn, staff, conversation_id)?)
+    })
+}
+
+pub fn release(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+) -> Result<ConversationRow, WriteError> {
+    staff_transition(conn, staff, conversation_id, |_, _, state| {
+        Ok(state.release(staff.actor())?)
+    })
+}
+
+pub fn close(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+) -> Result<ConversationRow, WriteError> {
+    staff_transition(conn, staff, conversation_id, |_, _, state| {
+        Ok(state.close(staff.actor())?)
+    })
+}
+
+pub fn reopen(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+) -> Result<ConversationRow, WriteError> {
+    staff_transition(conn, staff, conversation_id, |_, _, state| {
+        Ok(state.reopen())
+    })
+}
+
+/// Moves the conversation to the other team; the reviewed summary is stored as an internal note
+/// by the sender, in the same transaction.
+pub fn hand_off(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+    to: Team,
+    summary: &MessageBody,
+) -> Result<ConversationRow, WriteError> {
+    staff_transition(conn, staff, conversation_id, |conn, row, state| {
+        let patient = find_patient(conn, &row.patient_id)?;
+        let transition = state.hand_off(to, patient.assigned_clinician_id.as_deref())?;
+        insert_message(
+            conn,
+            &MessageRow {
+                id: new_id(),
+                conversation_id: row.id.clone(),
+                organization_id: row.organization_id.clone(),
+                kind: message_kind::INTERNAL_NOTE.to_owned(),
+                author_id: Some(staff.id.to_owned()),
+                body: summary.as_str().to_owned(),
+                client_message_id: None,
+                in_reply_to: None,
+                created_at: now(),
+            },
+        )?;
+        Ok(Some(transition))
+    })
+}
+
+/// A staff reply or internal note. A reply to an unclaimed conversation claims it for the
+/// replier; notes are always allowed, even on closed conversations.
+pub fn post_by_staff(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    conversation_id: &str,
+    body: &MessageBody,
+    internal: bool,
+) -> Result<(ConversationRow, MessageRow), WriteError> {
+    write_transaction(conn, |conn| {
+        let mut row = lock(conn, conversation_id)?;
+        if !staff.may_see(&row) {
+            return Err(StoreError::NotFound.into());
+        }
+        let at = now();
+        let message = MessageRow {
+            id: new_id(),
+            conversation_id: row.id.clone(),
+            organization_id: row.organization_id.clone(),
+            kind: if internal {
+                message_kind::INTERNAL_NOTE
+            } else {
+                message_kind::STAFF
+            }
+            .to_owned(),
+            author_id: Some(staff.id.to_owned()),
+            body: body.as_str().to_owned(),
+            client_message_id: None,
+            in_reply_to: None,
+            created_at: at,
+        };
+        if !internal {
+            let state = row.state()?;
+            let transition = state.staff_reply(staff.id)?.unwrap_or(Transition {
+                conversation: state,
+                events: Vec::new(),
+                acknowledgment: None,
+            });
+            row.last_message_at = at;
+            row.last_message_preview = body.preview();
+            row.unanswered_since = None;
+            apply(conn, &mut row, &transition, Some(staff.id), at)?;
+        }
+        insert_message(conn, &message)?;
+        Ok((row, message))
+    })
+}
