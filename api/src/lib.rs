@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod organization_settings;
 pub mod pagination;
 pub mod patient_app;
+pub mod routing_rules;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

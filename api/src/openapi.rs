@@ -19,6 +19,8 @@ use crate::startup::configure_routes;
     tags(
         (name = "auth", description = "Sign in, refresh, who am I"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "patient app", description = "The MyXRHealth app: a patient's own conversations"),
+        (name = "routing", description = "Routing preview, rules and acknowledgment texts"),
     )
 )]
 struct ApiDoc;

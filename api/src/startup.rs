@@ -17,7 +17,7 @@ use crate::error::{extractor_configs, problem_for_bare_errors};
 use crate::fallback::{fallback, KnownRoutes};
 use crate::organization_settings::RulesCache;
 use crate::state::AppState;
-use crate::{auth, health, openapi, patient_app, telemetry};
+use crate::{auth, health, openapi, patient_app, routing_rules, telemetry};
 
 /// Every operation of the API. Registered handlers carry their OpenAPI annotations, so the
 /// document cannot miss a served route.
@@ -25,7 +25,8 @@ pub fn configure_routes(config: &mut ServiceConfig) {
     config.configure(health::configure).service(
         scope::scope("/v1")
             .configure(auth::configure)
-            .configure(patient_app::configure),
+            .configure(patient_app::configure)
+                .configure(routing_rules::configure),
     );
 }
 

@@ -307,3 +307,62 @@ mod tests {
         );
     }
 }
+
+impl TestApp {
+    /// A patient starts a conversation; asserts 201 and returns the body.
+    pub async fn patient_starts(&self, patient: &Session, body: &str) -> Value {
+        let response = self
+            .post("/v1/patient/conversations", patient, json!({"body": body}))
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
+        response.body
+    }
+
+    /// A patient writes in a conversation.
+    pub async fn patient_posts(
+        &self,
+        patient: &Session,
+        conversation_id: &str,
+        body: &str,
+    ) -> TestResponse {
+        self.post(
+            &format!("/v1/patient/conversations/{conversation_id}/messages"),
+            patient,
+            json!({"body": body}),
+        )
+        .await
+    }
+
+    /// A staff action without a body: `claim`, `release`, `close`, `reopen`.
+    pub async fn staff_acts(
+        &self,
+        staff: &Session,
+        conversation_id: &str,
+        action: &str,
+    ) -> TestResponse {
+        self.request(
+            Method::POST,
+            &format!("/v1/conversations/{conversation_id}/{action}"),
+            Some(&staff.access_token),
+            None,
+        )
+        .await
+    }
+
+    /// The staff detail of a conversation; asserts 200.
+    pub async fn conversation(&self, staff: &Session, conversation_id: &str) -> Value {
+        let response = self
+            .get(&format!("/v1/conversations/{conversation_id}"), staff)
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.raw);
+        response.body
+    }
+
+    /// The caller's id.
+    pub async fn id_of(&self, session: &Session) -> String {
+        self.get("/v1/me", session).await.body["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+}
