@@ -1,0 +1,117 @@
+//! The two migration folders must produce the same schema. Every run checks that the Diesel
+//! schema reads on the backend under test; the PostgreSQL run also compares tables, columns,
+//! nullability and indexes with a freshly migrated SQLite database. Full-text search objects
+//! differ by design (FTS5 tables vs GIN indexes) and carry `fts` or `search` in their names.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use http_tests::TestApp;
+use persistence::schema::*;
+use persistence::{DatabaseUrl, DbConnection};
+
+#[derive(QueryableByName, Debug)]
+struct ColumnInfo {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
+}
+
+#[derive(QueryableByName, Debug)]
+struct IndexInfo {
+    #[diesel(sql_type = Text)]
+    index_name: String,
+}
+
+fn backend_specific(name: &str) -> bool {
+    name.contains("fts") || name.contains("search") || name.starts_with("__diesel")
+}
+
+type Columns = BTreeSet<(String, String, bool)>;
+
+fn columns(conn: &mut DbConnection) -> Columns {
+    let query = match conn {
+        DbConnection::Postgresql(_) => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+             (is_nullable = 'YES') AS nullable FROM information_schema.columns \
+             WHERE table_schema = 'public'"
+        }
+        DbConnection::Sqlite(_) => {
+            "SELECT m.name AS table_name, p.name AS column_name, \
+             (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        }
+    };
+    diesel::sql_query(query)
+        .load::<ColumnInfo>(conn)
+        .unwrap()
+        .into_iter()
+        .filter(|column| !backend_specific(&column.table_name))
+        .map(|column| (column.table_name, column.column_name, column.nullable))
+        .collect()
+}
+
+fn indexes(conn: &mut DbConnection) -> BTreeSet<String> {
+    let query = match conn {
+        DbConnection::Postgresql(_) => {
+            "SELECT indexname::text AS index_name FROM pg_indexes \
+             WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'"
+        }
+        DbConnection::Sqlite(_) => {
+            "SELECT name AS index_name FROM sqlite_master \
+             WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'"
+        }
+    };
+    diesel::sql_query(query)
+        .load::<IndexInfo>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|index| index.index_name)
+        .filter(|name| !backend_specific(name))
+        .collect()
+}
+
+/// Every column the Diesel schema names exists with a readable type.
+fn diesel_schema_reads(conn: &mut DbConnection) {
+    use persistence::accounts::{Credential, Patient, StaffMember};
+    use persistence::conversations::{ConversationRow, EventRow, MessageRow};
+    use persistence::organizations::Organization;
+    organizations::table.select(Organization::as_select()).load(conn).unwrap();
+    staff_members::table.select(StaffMember::as_select()).load(conn).unwrap();
+    patients::table.select(Patient::as_select()).load(conn).unwrap();
+    credentials::table.select(Credential::as_select()).load(conn).unwrap();
+    conversations::table.select(ConversationRow::as_select()).load(conn).unwrap();
+    messages::table.select(MessageRow::as_select()).load(conn).unwrap();
+    conversation_events::table.select(EventRow::as_select()).load(conn).unwrap();
+    refresh_tokens::table
+        .select((refresh_tokens::id, refresh_tokens::expires_at, refresh_tokens::used_at))
+        .load::<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)>(conn)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn migrations_produce_the_same_schema_on_both_backends() {
+    let app = TestApp::spawn().await;
+    let pool = app.app_state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut tested = pool.get().unwrap();
+        diesel_schema_reads(&mut tested);
+        if matches!(*tested, DbConnection::Sqlite(_)) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite_url = DatabaseUrl::parse(dir.path().join("parity.db").to_str().unwrap()).unwrap();
+        let sqlite_pool = persistence::db::build_pool(&sqlite_url, &Default::default());
+        let mut sqlite = sqlite_pool.get().unwrap();
+        persistence::db::run_migrations(&mut sqlite).unwrap();
+        assert_eq!(columns(&mut tested), columns(&mut sqlite), "columns differ between backends");
+        assert_eq!(indexes(&mut tested), indexes(&mut sqlite), "indexes differ between backends");
+    })
+    .await
+    .unwrap();
+}
