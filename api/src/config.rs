@@ -2,6 +2,7 @@
 //! one clear line per fault.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use persistence::db::PoolOptions;
@@ -41,6 +42,22 @@ pub struct ServeArgs {
     /// when none is set).
     #[arg(long)]
     pub demo: bool,
+
+    /// Sign-in and refresh requests per minute from one client address.
+    #[arg(long, env = "INBOX_AUTH_RATE_PER_MINUTE", default_value_t = 30)]
+    pub auth_rate_per_minute: u32,
+
+    /// Messages per minute one patient or staff member may send.
+    #[arg(long, env = "INBOX_SEND_RATE_PER_MINUTE", default_value_t = 20)]
+    pub send_rate_per_minute: u32,
+
+    /// Browser origins allowed to call the API (the Clinician Platform SPA), comma-separated,
+    /// e.g. https://inbox.example.org. None by default.
+    #[arg(long, env = "INBOX_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -52,6 +69,75 @@ pub struct DatabaseArgs {
     /// Most database connections the server holds open.
     #[arg(long, env = "INBOX_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+}
+
+/// The language model that drafts handoff summaries: any OpenAI-compatible chat-completions API,
+/// hosted or local (Ollama, vLLM, llama.cpp). Without a base URL drafts are extractive.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LlmArgs {
+    /// Base URL of the API, up to and without `/chat/completions`, e.g.
+    /// https://api.openai.com/v1 or http://localhost:11434/v1.
+    #[arg(long, env = "INBOX_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+
+    /// Sent as `Authorization: Bearer <key>`; local servers usually need none.
+    #[arg(long, env = "INBOX_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<SecretString>,
+
+    /// Model name as the API knows it.
+    #[arg(long, env = "INBOX_LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub llm_model: String,
+
+    /// Most seconds a draft waits for the model, retries included, before the extractive
+    /// summary is used instead.
+    #[arg(long, env = "INBOX_LLM_TIMEOUT_SECONDS", default_value_t = 20)]
+    pub llm_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// An http(s) URL without credentials or a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub timeout: Duration,
+}
+
+impl LlmArgs {
+    pub fn settings(&self) -> Result<Option<LlmSettings>, ConfigError> {
+        let Some(raw) = self
+            .llm_base_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+        else {
+            if self.llm_api_key.is_some() {
+                return Err(ConfigError::LlmKeyWithoutUrl);
+            }
+            return Ok(None);
+        };
+        // Credentials in the URL would end up in error messages; the key has its own variable.
+        let url = reqwest::Url::parse(raw.trim()).map_err(|_| ConfigError::LlmBaseUrl)?;
+        let usable = matches!(url.scheme(), "http" | "https")
+            && url.has_host()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none();
+        if !usable {
+            return Err(ConfigError::LlmBaseUrl);
+        }
+        if self.llm_model.trim().is_empty() {
+            return Err(ConfigError::Empty("INBOX_LLM_MODEL"));
+        }
+        if self.llm_timeout_seconds == 0 {
+            return Err(ConfigError::Zero("INBOX_LLM_TIMEOUT_SECONDS"));
+        }
+        Ok(Some(LlmSettings {
+            base_url: url.as_str().trim_end_matches('/').to_owned(),
+            api_key: self.llm_api_key.clone(),
+            model: self.llm_model.trim().to_owned(),
+            timeout: Duration::from_secs(self.llm_timeout_seconds),
+        }))
+    }
 }
 
 /// A setting that stops start-up.
@@ -67,6 +153,14 @@ pub enum ConfigError {
     ShortJwtSecret,
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("INBOX_LLM_BASE_URL must be an http(s) URL without credentials or query, such as http://localhost:11434/v1")]
+    LlmBaseUrl,
+    #[error("INBOX_CORS_ORIGINS entry `{0}` is not an origin such as https://inbox.example.org")]
+    CorsOrigin(String),
+    #[error("INBOX_LLM_API_KEY is set but INBOX_LLM_BASE_URL is not")]
+    LlmKeyWithoutUrl,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +201,12 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub demo: bool,
+    /// The model that drafts handoff summaries; `None` drafts them extractively.
+    pub llm: Option<LlmSettings>,
+    pub auth_rate_per_minute: NonZeroU32,
+    pub send_rate_per_minute: NonZeroU32,
+    /// Exact origins (`scheme://host[:port]`) browsers may call from.
+    pub cors_origins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -137,7 +237,36 @@ impl ServeArgs {
             access_token_ttl: Duration::from_secs(self.access_token_ttl_seconds),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_seconds),
             demo: self.demo,
+            llm: self.llm.settings()?,
+            auth_rate_per_minute: NonZeroU32::new(self.auth_rate_per_minute)
+                .ok_or(ConfigError::Zero("INBOX_AUTH_RATE_PER_MINUTE"))?,
+            send_rate_per_minute: NonZeroU32::new(self.send_rate_per_minute)
+                .ok_or(ConfigError::Zero("INBOX_SEND_RATE_PER_MINUTE"))?,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|origin| origin.trim())
+                .filter(|origin| !origin.is_empty())
+                .map(parse_origin)
+                .collect::<Result<_, _>>()?,
         })
+    }
+}
+
+/// An origin is a scheme, host and optional port — no path, so a typo cannot widen CORS.
+fn parse_origin(raw: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::CorsOrigin(raw.to_owned());
+    let url = reqwest::Url::parse(raw).map_err(|_| invalid())?;
+    let bare = matches!(url.scheme(), "http" | "https")
+        && url.has_host()
+        && url.path() == "/"
+        && !raw.ends_with('/')
+        && url.query().is_none()
+        && url.username().is_empty();
+    if bare {
+        Ok(url.origin().ascii_serialization())
+    } else {
+        Err(invalid())
     }
 }
 
@@ -199,6 +328,69 @@ mod tests {
             "x.db",
         ]);
         assert!(matches!(bind.unwrap_err(), ConfigError::Bind(_)));
+    }
+
+    #[test]
+    fn llm_is_optional_and_its_url_checked() {
+        let secret = "s".repeat(32);
+        let base = ["--jwt-secret", &secret, "--database-url", "x.db"];
+        let with = |extra: &[&str]| parse(&[&base[..], extra].concat());
+        assert!(with(&[]).unwrap().llm.is_none());
+        let llm = with(&["--llm-base-url", "http://localhost:11434/v1/"])
+            .unwrap()
+            .llm
+            .unwrap();
+        assert_eq!(llm.base_url, "http://localhost:11434/v1");
+        assert_eq!(
+            (llm.model.as_str(), llm.timeout),
+            ("gpt-4o-mini", Duration::from_secs(20))
+        );
+        for url in [
+            "ftp://host/v1",
+            "localhost:11434",
+            "https://user:pw@host/v1",
+        ] {
+            let error = with(&["--llm-base-url", url]).unwrap_err();
+            assert!(matches!(error, ConfigError::LlmBaseUrl), "{url}");
+        }
+        let keyless = with(&["--llm-api-key", "sk-test"]).unwrap_err();
+        assert!(matches!(keyless, ConfigError::LlmKeyWithoutUrl));
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        let secret = "s".repeat(32);
+        let ok = parse(&[
+            "--jwt-secret",
+            &secret,
+            "--database-url",
+            "x.db",
+            "--cors-origins",
+            "https://a.example,http://localhost:5173",
+        ]);
+        assert_eq!(
+            ok.unwrap().cors_origins,
+            ["https://a.example", "http://localhost:5173"]
+        );
+        for bad in [
+            "https://a.example/path",
+            "*",
+            "a.example",
+            "https://a.example/",
+        ] {
+            let error = parse(&[
+                "--jwt-secret",
+                &secret,
+                "--database-url",
+                "x.db",
+                "--cors-origins",
+                bad,
+            ]);
+            assert!(
+                matches!(error.unwrap_err(), ConfigError::CorsOrigin(_)),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -3,11 +3,17 @@
 
 pub mod auth;
 pub mod config;
+pub mod conversation_actions;
 pub mod conversation_errors;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod fallback;
+pub mod handoff;
 pub mod health;
+pub mod inbox;
+pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod organization_settings;
 pub mod pagination;
@@ -15,5 +21,6 @@ pub mod patient_app;
 pub mod routing_rules;
 pub mod startup;
 pub mod state;
+pub mod summarizer;
 pub mod telemetry;
 pub mod views;

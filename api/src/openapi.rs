@@ -18,9 +18,12 @@ use crate::startup::configure_routes;
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign in, refresh, who am I"),
+        (name = "handoff", description = "Handing a conversation to the other team: a draft summary to review, then the confirmed handoff"),
         (name = "health", description = "Liveness and readiness"),
         (name = "patient app", description = "The MyXRHealth app: a patient's own conversations"),
         (name = "routing", description = "Routing preview, rules and acknowledgment texts"),
+        (name = "inbox", description = "The staff inbox: tabs, counts, search, a conversation's detail and timeline, starting a conversation"),
+        (name = "admin", description = "Patients and staff of the organization: search, and administration by admins"),
     )
 )]
 struct ApiDoc;

@@ -116,6 +116,7 @@ fn send(
         .rules
         .resolve(&organization.id, organization.routing_rules.as_deref())?;
     let decision = rules.route(parsed.body.as_str());
+    crate::metrics::record_routing(&decision);
     let acknowledgments = acknowledgment_texts(organization.acknowledgment_texts.as_deref())?;
     let message = PatientMessage {
         body: &parsed.body,
@@ -205,6 +206,7 @@ pub async fn list_patient_conversations(
         (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/patient/conversations")]
@@ -214,6 +216,7 @@ pub async fn start_patient_conversation(
     request: web::Json<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = parse_send(request.into_inner())?;
+    state.limits.check_send(&caller.id)?;
     let handler_state = state.get_ref().clone();
     let (sent, mut views) = state
         .db(move |conn| {
@@ -288,6 +291,7 @@ pub async fn list_patient_messages(
         (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/patient/conversations/{id}/messages")]
@@ -299,6 +303,7 @@ pub async fn post_patient_message(
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
     let parsed = parse_send(request.into_inner())?;
+    state.limits.check_send(&caller.id)?;
     let handler_state = state.get_ref().clone();
     let (sent, mut views) = state
         .db(move |conn| {

@@ -3,8 +3,10 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
@@ -15,19 +17,31 @@ use crate::config::{DatabaseSettings, SecretSource, Settings};
 use crate::demo::{self, DemoOutcome};
 use crate::error::{extractor_configs, problem_for_bare_errors};
 use crate::fallback::{fallback, KnownRoutes};
+use crate::limits::RateLimits;
 use crate::organization_settings::RulesCache;
 use crate::state::AppState;
-use crate::{auth, health, openapi, patient_app, routing_rules, telemetry};
+use crate::summarizer::Summarizer;
+use crate::{
+    auth, conversation_actions, directory, handoff, health, inbox, metrics, openapi, patient_app,
+    routing_rules, telemetry,
+};
 
 /// Every operation of the API. Registered handlers carry their OpenAPI annotations, so the
 /// document cannot miss a served route.
 pub fn configure_routes(config: &mut ServiceConfig) {
-    config.configure(health::configure).service(
-        scope::scope("/v1")
-            .configure(auth::configure)
-            .configure(patient_app::configure)
-                .configure(routing_rules::configure),
-    );
+    config
+        .configure(health::configure)
+        .configure(metrics::configure)
+        .service(
+            scope::scope("/v1")
+                .configure(auth::configure)
+                .configure(patient_app::configure)
+                .configure(routing_rules::configure)
+                .configure(inbox::configure)
+                .configure(conversation_actions::configure)
+                .configure(directory::configure)
+                .configure(handoff::configure),
+        );
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +50,8 @@ pub enum StartError {
     Database { url: String, cause: String },
     #[error("the shipped routing rules are invalid: {0}")]
     Rules(String),
+    #[error("cannot build the HTTP client of the LLM: {0}")]
+    LlmClient(String),
     #[error("cannot listen on {address}: {cause}")]
     Bind {
         address: String,
@@ -88,10 +104,17 @@ impl Application {
             settings.refresh_token_ttl,
         );
         let rules = RulesCache::new().map_err(|error| StartError::Rules(error.to_string()))?;
+        let summarizer = Summarizer::new(settings.llm.as_ref())
+            .map_err(|error| StartError::LlmClient(error.to_string()))?;
         let state = AppState {
             pool,
             keys: Arc::new(keys),
             rules: Arc::new(rules),
+            summarizer: Arc::new(summarizer),
+            limits: Arc::new(RateLimits::new(
+                settings.auth_rate_per_minute,
+                settings.send_rate_per_minute,
+            )),
         };
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
             address: settings.bind.to_string(),
@@ -103,6 +126,8 @@ impl Application {
             .unwrap_or_default();
         let known_routes = web::Data::new(KnownRoutes::from_openapi(&openapi::document()));
         let app_state = web::Data::new(state.clone());
+        let cors_origins = settings.cors_origins.clone();
+        crate::metrics::init();
         let server = HttpServer::new(move || {
             let (json, path, query) = extractor_configs();
             let (app, document) = App::new()
@@ -118,6 +143,8 @@ impl Application {
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
                 .default_service(web::to(fallback))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(cors(&cors_origins))
+                .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_log))
         })
         .listen(listener)
@@ -145,6 +172,38 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Browsers may call from the configured origins only; requests without `Origin` (apps,
+/// integrators) are unaffected.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header("last-event-id")
+        .expose_headers([header::RETRY_AFTER, header::LOCATION])
+        .expose_headers([telemetry::REQUEST_ID_HEADER])
+        .max_age(3600)
+}
+
+/// Responses carry patient data: never cached, never framed, never sniffed.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ))
 }
 
 async fn seed_demo(

@@ -8,13 +8,18 @@ use persistence::{DbConnection, Pool, StoreError};
 
 use crate::auth::tokens::TokenKeys;
 use crate::error::ApiError;
+use crate::limits::RateLimits;
 use crate::organization_settings::RulesCache;
+use crate::summarizer::Summarizer;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<TokenKeys>,
     pub rules: Arc<RulesCache>,
+    /// Drafts handoff summaries (LLM or extractive).
+    pub summarizer: Arc<Summarizer>,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {

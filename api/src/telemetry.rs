@@ -47,6 +47,7 @@ pub async fn request_log(
         .match_pattern()
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let status = response.status().as_u16();
+    crate::metrics::record_request(&method, &route, status, started.elapsed().as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             method = %method,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod acknowledgment;
 pub mod conversation;
+pub mod handoff;
 pub mod message;
 pub mod roles;
 pub mod routing;

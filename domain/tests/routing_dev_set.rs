@@ -102,7 +102,7 @@ fn evaluate(rules: &ValidatedRuleSet, cases: &[Case]) -> Figures {
 fn check(name: &str) {
     let rules = RuleSet::default_rules()
         .validate()
-        .expect("the default rules are valid");
+        .unwrap_or_else(|e| panic!("the default rules are invalid: {e}"));
     let cases = load(name);
     assert!(cases.len() >= 40, "{name} has only {} cases", cases.len());
     let f = evaluate(&rules, &cases);

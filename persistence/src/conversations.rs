@@ -774,3 +774,48 @@ pub fn post_by_staff(
         Ok((row, message))
     })
 }
+
+/// A staff member starts a conversation with a patient of their organization, in `team`, and
+/// holds it (they are the one writing); the first message is their reply.
+pub fn start_by_staff(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    team: Team,
+    patient_id: &str,
+    body: &MessageBody,
+) -> Result<(ConversationRow, MessageRow), WriteError> {
+    write_transaction(conn, |conn| {
+        let patient = find_patient(conn, patient_id)?;
+        if patient.organization_id != staff.organization_id {
+            return Err(StoreError::NotFound.into());
+        }
+        let transition =
+            Conversation::start_by_staff(team, staff.id, patient.assigned_clinician_id.as_deref());
+        let state = &transition.conversation;
+        let at = now();
+        let row = ConversationRow {
+            id: new_id(),
+            organization_id: patient.organization_id,
+            patient_id: patient.id,
+            team: state.team.as_str().to_owned(),
+            status: state.status.as_str().to_owned(),
+            urgent: state.urgent,
+            category: None,
+            matched_rules: json(&Vec::<String>::new())?,
+            assigned_to: state.assigned_to.clone(),
+            claimed_by: state.claimed_by.clone(),
+            claimed_at: Some(at),
+            last_activity_at: at,
+            last_message_at: at,
+            last_message_preview: body.preview(),
+            unanswered_since: None,
+            created_at: at,
+            closed_at: None,
+        };
+        diesel::insert_into(conversations::table)
+            .values(&row)
+            .execute(conn)?;
+        insert_events(conn, &row, &transition.events, Some(staff.id), at)?;
+        post_by_staff(conn, staff, &row.id, body, false)
+    })
+}

@@ -5,8 +5,11 @@
 pub mod accounts;
 pub mod conversations;
 pub mod db;
+pub mod directory;
+pub mod inbox;
 pub mod organizations;
 pub mod schema;
+pub mod search;
 
 pub use db::{Backend, DatabaseUrl, DbConnection, Pool, PooledConnection};
 

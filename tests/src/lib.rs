@@ -2,9 +2,6 @@
 //! SQLite file by default, or a fresh PostgreSQL database when `INBOX_TEST_DATABASE_URL` points at
 //! a server (created here, dropped when the test ends). When that variable is set and the server
 //! is unreachable, tests fail: they never fall back silently.
-//!
-//! Panicking on setup failure is the point of a test harness.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -171,6 +168,11 @@ impl TestApp {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(3600),
             demo: true,
+            llm: None,
+            // Tests sign in and send far faster than people; the limit tests lower these.
+            auth_rate_per_minute: std::num::NonZeroU32::new(10_000).expect("non-zero"),
+            send_rate_per_minute: std::num::NonZeroU32::new(10_000).expect("non-zero"),
+            cors_origins: Vec::new(),
         };
         adjust(&mut settings);
         let application = Application::build(&settings)
@@ -287,27 +289,6 @@ pub async fn read(response: reqwest::Response) -> TestResponse {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_name_is_replaced_and_query_kept() {
-        assert_eq!(
-            database_url_with_name("postgres://postgres@127.0.0.1:5432/test", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            database_url_with_name("postgresql://u:p@h/test?sslmode=disable", "t2"),
-            "postgresql://u:p@h/t2?sslmode=disable"
-        );
-        assert_eq!(
-            database_url_with_name("postgres://h", "t3"),
-            "postgres://h/t3"
-        );
-    }
-}
-
 impl TestApp {
     /// A patient starts a conversation; asserts 201 and returns the body.
     pub async fn patient_starts(&self, patient: &Session, body: &str) -> Value {
@@ -364,5 +345,26 @@ impl TestApp {
             .as_str()
             .expect("an id")
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_and_query_kept() {
+        assert_eq!(
+            database_url_with_name("postgres://postgres@127.0.0.1:5432/test", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            database_url_with_name("postgresql://u:p@h/test?sslmode=disable", "t2"),
+            "postgresql://u:p@h/t2?sslmode=disable"
+        );
+        assert_eq!(
+            database_url_with_name("postgres://h", "t3"),
+            "postgres://h/t3"
+        );
     }
 }

@@ -81,15 +81,40 @@ fn diesel_schema_reads(conn: &mut DbConnection) {
     use persistence::accounts::{Credential, Patient, StaffMember};
     use persistence::conversations::{ConversationRow, EventRow, MessageRow};
     use persistence::organizations::Organization;
-    organizations::table.select(Organization::as_select()).load(conn).unwrap();
-    staff_members::table.select(StaffMember::as_select()).load(conn).unwrap();
-    patients::table.select(Patient::as_select()).load(conn).unwrap();
-    credentials::table.select(Credential::as_select()).load(conn).unwrap();
-    conversations::table.select(ConversationRow::as_select()).load(conn).unwrap();
-    messages::table.select(MessageRow::as_select()).load(conn).unwrap();
-    conversation_events::table.select(EventRow::as_select()).load(conn).unwrap();
+    organizations::table
+        .select(Organization::as_select())
+        .load(conn)
+        .unwrap();
+    staff_members::table
+        .select(StaffMember::as_select())
+        .load(conn)
+        .unwrap();
+    patients::table
+        .select(Patient::as_select())
+        .load(conn)
+        .unwrap();
+    credentials::table
+        .select(Credential::as_select())
+        .load(conn)
+        .unwrap();
+    conversations::table
+        .select(ConversationRow::as_select())
+        .load(conn)
+        .unwrap();
+    messages::table
+        .select(MessageRow::as_select())
+        .load(conn)
+        .unwrap();
+    conversation_events::table
+        .select(EventRow::as_select())
+        .load(conn)
+        .unwrap();
     refresh_tokens::table
-        .select((refresh_tokens::id, refresh_tokens::expires_at, refresh_tokens::used_at))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::expires_at,
+            refresh_tokens::used_at,
+        ))
         .load::<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)>(conn)
         .unwrap();
 }
@@ -105,12 +130,21 @@ async fn migrations_produce_the_same_schema_on_both_backends() {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let sqlite_url = DatabaseUrl::parse(dir.path().join("parity.db").to_str().unwrap()).unwrap();
+        let sqlite_url =
+            DatabaseUrl::parse(dir.path().join("parity.db").to_str().unwrap()).unwrap();
         let sqlite_pool = persistence::db::build_pool(&sqlite_url, &Default::default());
         let mut sqlite = sqlite_pool.get().unwrap();
         persistence::db::run_migrations(&mut sqlite).unwrap();
-        assert_eq!(columns(&mut tested), columns(&mut sqlite), "columns differ between backends");
-        assert_eq!(indexes(&mut tested), indexes(&mut sqlite), "indexes differ between backends");
+        assert_eq!(
+            columns(&mut tested),
+            columns(&mut sqlite),
+            "columns differ between backends"
+        );
+        assert_eq!(
+            indexes(&mut tested),
+            indexes(&mut sqlite),
+            "indexes differ between backends"
+        );
     })
     .await
     .unwrap();

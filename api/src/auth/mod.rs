@@ -4,7 +4,9 @@ pub mod caller;
 pub mod passwords;
 pub mod tokens;
 
-use actix_web::{get, post, web};
+use std::net::IpAddr;
+
+use actix_web::{get, post, web, HttpRequest};
 use chrono::Utc;
 use domain::roles::Role;
 use persistence::accounts::{self, NewRefreshToken, RefreshOutcome};
@@ -158,14 +160,19 @@ fn issue_pair(
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or on this account; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]
 pub async fn issue_token(
     state: web::Data<AppState>,
+    http: HttpRequest,
     request: web::Json<TokenRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
+    state.limits.check_auth(client_address(&http))?;
     let TokenRequest { email, password } = request.into_inner();
+    let account = accounts::normalize_email(&email);
+    state.limits.check_login(&account)?;
     let handler_state = state.get_ref().clone();
     let pair = state
         .db(move |conn| {
@@ -183,8 +190,21 @@ pub async fn issue_token(
             };
             issue_pair(&handler_state, conn, &principal, &new_id())
         })
-        .await?;
-    Ok(web::Json(pair))
+        .await;
+    if let Err(error) = &pair {
+        if error.kind() != ProblemKind::InvalidCredentials {
+            return pair.map(web::Json);
+        }
+    }
+    state.limits.record_login(&account, pair.is_ok());
+    pair.map(web::Json)
+}
+
+/// The socket peer: `X-Forwarded-For` is client-controlled and not trusted for limits.
+fn client_address(http: &HttpRequest) -> IpAddr {
+    http.peer_addr()
+        .map(|address| address.ip())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 /// Exchange a refresh token for a new pair.
@@ -200,13 +220,16 @@ pub async fn issue_token(
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
 pub async fn rotate_refresh_token(
     state: web::Data<AppState>,
+    http: HttpRequest,
     request: web::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
+    state.limits.check_auth(client_address(&http))?;
     let token_hash = tokens::refresh_token_hash(&request.refresh_token);
     let handler_state = state.get_ref().clone();
     let pair = state

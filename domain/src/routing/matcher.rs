@@ -11,75 +11,12 @@ use super::text::{tokenize, Tokens};
 
 /// Words a pattern may skip between two of its own words ("my lips feel swollen" matches
 /// "lip swollen"), so patterns need not list every filler.
-const FILLERS: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "my",
-    "his",
-    "her",
-    "their",
-    "our",
-    "your",
-    "its",
-    "this",
-    "that",
-    "is",
-    "are",
-    "was",
-    "were",
-    "am",
-    "be",
-    "been",
-    "being",
-    "will",
-    "would",
-    "can",
-    "could",
-    "does",
-    "did",
-    "feel",
-    "feels",
-    "felt",
-    "feeling",
-    "really",
-    "very",
-    "so",
-    "too",
-    "just",
-    "quite",
-    "pretty",
-    "kind",
-    "sort",
-    "bit",
-    "little",
-    "now",
-    "still",
-    "all",
-    "getting",
-    "gets",
-    "got",
-    "keep",
-    "keeps",
-    "kept",
-    "suddenly",
-    "badly",
-    "super",
-    "extremely",
-    "severely",
-    "completely",
-    "totally",
-    "him",
-    "them",
-    "left",
-    "right",
-    "upper",
-    "lower",
-    "whole",
-    "entire",
-    "both",
-    "real",
-];
+const FILLERS: &str = "a an the my his her their our your its this that is are was were am be \
+    been being will would can could does did has feel feels felt feeling really very so too just \
+    quite pretty kind sort bit little now still all getting gets got keep keeps kept suddenly \
+    badly super extremely severely completely totally him them left right upper lower whole \
+    entire both real";
+
 const MAX_FILLERS: usize = 2;
 /// Words a `~` in a pattern stands for, at most.
 const MAX_GAP: usize = 3;
@@ -101,7 +38,9 @@ pub(super) enum WordKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Piece {
     Word(WordKey),
+    Number,
     Gap,
+    Far,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,9 +49,11 @@ pub(super) enum PatternError {
     Invalid(String),
 }
 
-/// Parses `chest tight*`, `pain in ~ chest`: words separated by spaces, a trailing `*` for a
-/// prefix, `~` for up to three arbitrary words. Words are normalised like message text, so
-/// "can't" in a pattern is "can not" as in a message.
+/// Parses `chest tight*`, `pain in ~ chest`, `fell ... not get up`, `took # ~ pill`: words
+/// separated by spaces, a trailing `*` for a prefix, `~` for up to three arbitrary words, `...`
+/// for any number of words in the same sentence, `#` for a number of two or more digits (a
+/// count that is large, "took 20 pills", unlike "took 2 pills"). Words are normalised like
+/// message text, so "can't" in a pattern is "can not" as in a message.
 pub(super) fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, PatternError> {
     if pattern.chars().count() > MAX_PATTERN_CHARS {
         return Err(PatternError::TooLong);
@@ -120,11 +61,27 @@ pub(super) fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, PatternError> {
     let invalid = |reason: String| Err(PatternError::Invalid(reason));
     let mut pieces = Vec::new();
     for raw in pattern.split_whitespace() {
-        if raw == "~" {
-            if matches!(pieces.last(), None | Some(Piece::Gap)) {
-                return invalid("`~` must stand between two words".to_string());
+        if raw == "#" {
+            if pieces.is_empty() {
+                return invalid("a pattern must start with a word".to_string());
             }
-            pieces.push(Piece::Gap);
+            pieces.push(Piece::Number);
+            continue;
+        }
+        let gap = match raw {
+            "~" => Some(Piece::Gap),
+            "..." => Some(Piece::Far),
+            _ => None,
+        };
+        if let Some(gap) = gap {
+            if !matches!(pieces.last(), Some(Piece::Word(_) | Piece::Number)) {
+                return invalid(format!("`{raw}` must stand between two words"));
+            }
+            // Two unbounded gaps would make matching quadratic in the sentence length.
+            if gap == Piece::Far && pieces.contains(&Piece::Far) {
+                return invalid("a pattern may contain `...` only once".to_string());
+            }
+            pieces.push(gap);
             continue;
         }
         let (stem, prefix) = match raw.strip_suffix('*') {
@@ -163,17 +120,28 @@ pub(super) fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, PatternError> {
     }
     match pieces.last() {
         None => invalid("it is empty".to_string()),
-        Some(Piece::Gap) => invalid("`~` must stand between two words".to_string()),
-        Some(Piece::Word(_)) if pieces.len() > MAX_PATTERN_WORDS => Err(PatternError::TooLong),
-        Some(Piece::Word(_)) => Ok(pieces),
+        Some(Piece::Gap | Piece::Far) => invalid("a gap must stand between two words".to_string()),
+        Some(_) if words_in(&pieces) > MAX_PATTERN_WORDS => Err(PatternError::TooLong),
+        Some(_) => Ok(pieces),
     }
+}
+
+fn words_in(pieces: &[Piece]) -> usize {
+    pieces
+        .iter()
+        .filter(|p| matches!(p, Piece::Word(_) | Piece::Number))
+        .count()
 }
 
 /// A pattern word or gap, with words replaced by their vocabulary id.
 #[derive(Debug, Clone, Copy)]
 enum Element {
     Word(u32),
+    Number,
+    /// Up to [`MAX_GAP`] words.
     Gap,
+    /// Any number of words, within the sentence.
+    Far,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +157,8 @@ struct Node {
     exact: Vec<u32>,
     /// Prefix words ending at this node.
     prefix: Vec<u32>,
+    /// The node spells one of [`FILLERS`].
+    filler: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +178,9 @@ pub(super) struct Found {
 #[derive(Debug, Clone)]
 pub(super) struct Matcher {
     nodes: Vec<Node>,
+    /// The root's children by first byte (0: none, as the root is no one's child): every token
+    /// starts here, and the root has the most children.
+    root: Vec<u32>,
     /// Words eligible for typo tolerance, bucketed by first byte (a typo in the first letter is
     /// rare and would widen the net too much).
     fuzzy: Vec<Vec<FuzzyWord>>,
@@ -226,7 +199,9 @@ impl MatcherBuilder {
         let elements = pieces
             .iter()
             .map(|piece| match piece {
+                Piece::Number => Element::Number,
                 Piece::Gap => Element::Gap,
+                Piece::Far => Element::Far,
                 Piece::Word(key) => {
                     let next = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
                     Element::Word(*self.ids.entry(key.clone()).or_insert(next))
@@ -239,6 +214,7 @@ impl MatcherBuilder {
     pub(super) fn build(self) -> Matcher {
         let mut matcher = Matcher {
             nodes: vec![Node::default()],
+            root: vec![0; 256],
             fuzzy: vec![Vec::new(); 256],
             patterns: self.patterns,
             by_first_word: vec![Vec::new(); self.ids.len()],
@@ -263,6 +239,10 @@ impl MatcherBuilder {
                     }
                 }
             }
+        }
+        for filler in FILLERS.split_ascii_whitespace() {
+            let node = matcher.insert(filler.as_bytes());
+            matcher.nodes[node].filler = true;
         }
         for (index, pattern) in matcher.patterns.iter().enumerate() {
             if let Some(Element::Word(first)) = pattern.elements.first() {
@@ -298,7 +278,11 @@ impl Matcher {
                     let child = self.nodes.len();
                     self.nodes.push(Node::default());
                     let id = u32::try_from(child).unwrap_or(u32::MAX);
-                    self.nodes[node].children.push((b, id));
+                    if node == 0 {
+                        self.root[usize::from(b)] = id;
+                    } else {
+                        self.nodes[node].children.push((b, id));
+                    }
                     child
                 }
             };
@@ -307,6 +291,10 @@ impl Matcher {
     }
 
     fn child(&self, node: usize, byte: u8) -> Option<usize> {
+        if node == 0 {
+            let child = self.root[usize::from(byte)];
+            return (child != 0).then_some(child as usize);
+        }
         self.nodes[node]
             .children
             .iter()
@@ -320,10 +308,12 @@ impl Matcher {
             tokens,
             hits: Vec::new(),
             starts: Vec::with_capacity(tokens.len() + 1),
+            fillers: Vec::with_capacity(tokens.len()),
         };
         for i in 0..tokens.len() {
             scan.starts.push(scan.hits.len());
-            self.lookup(tokens, i, &mut scan.hits);
+            let filler = self.lookup(tokens, i, &mut scan.hits);
+            scan.fillers.push(filler);
         }
         scan.starts.push(scan.hits.len());
 
@@ -348,8 +338,8 @@ impl Matcher {
     }
 
     /// Records which vocabulary words token `i` is (span 1), or starts together with the next
-    /// token (span 2).
-    fn lookup(&self, tokens: &Tokens, i: usize, hits: &mut Vec<(u32, usize)>) {
+    /// token (span 2); returns whether it is a filler.
+    fn lookup(&self, tokens: &Tokens, i: usize, hits: &mut Vec<(u32, usize)>) -> bool {
         let before = hits.len();
         let word = tokens.word(i).as_bytes();
         let end_of_word = self.walk(0, word, 1, hits);
@@ -375,6 +365,7 @@ impl Matcher {
                 }
             }
         }
+        end_of_word.is_some_and(|node| self.nodes[node].filler)
     }
 
     /// Follows `bytes` from `node`, recording prefix words passed on the way; returns the node
@@ -442,9 +433,11 @@ fn one_typo_apart(a: &[u8], b: &[u8]) -> bool {
 /// The vocabulary words found at each token of one message.
 struct Scan<'a> {
     tokens: &'a Tokens,
-    /// `(word id, tokens spanned)`, grouped by token: token `i` owns `hits[starts[i]..starts[i+1]]`.
+    /// `(word id, tokens spanned)`, grouped by token: token `i` owns
+    /// `hits[starts[i]..starts[i + 1]]`.
     hits: Vec<(u32, usize)>,
     starts: Vec<usize>,
+    fillers: Vec<bool>,
 }
 
 impl Scan<'_> {
@@ -461,29 +454,46 @@ impl Scan<'_> {
         let Some((first, tail)) = rest.split_first() else {
             return Some(pos);
         };
-        match *first {
-            Element::Gap => (0..=MAX_GAP)
-                .take_while(|&skip| skip == 0 || self.in_sentence(pos + skip - 1, sentence))
-                .find_map(|skip| self.match_rest(tail, pos + skip, sentence)),
+        let gap = match *first {
             Element::Word(word) => {
-                for skip in 0..=MAX_FILLERS {
-                    let at = pos + skip;
-                    if !self.in_sentence(at, sentence)
-                        || (skip > 0 && !FILLERS.contains(&self.tokens.word(at - 1)))
-                    {
-                        return None;
-                    }
-                    let found = self
-                        .words_at(at)
+                return self.after_fillers(pos, sentence, |at| {
+                    self.words_at(at)
                         .iter()
                         .filter(|&&(id, _)| id == word)
-                        .find_map(|&(_, span)| self.match_rest(tail, at + span, sentence));
-                    if found.is_some() {
-                        return found;
-                    }
-                }
-                None
+                        .find_map(|&(_, span)| self.match_rest(tail, at + span, sentence))
+                })
+            }
+            Element::Number => {
+                return self.after_fillers(pos, sentence, |at| {
+                    let token = self.tokens.word(at);
+                    let large = token.len() >= 2 && token.bytes().all(|b| b.is_ascii_digit());
+                    large.then(|| self.match_rest(tail, at + 1, sentence))?
+                })
+            }
+            Element::Gap => MAX_GAP,
+            Element::Far => usize::MAX,
+        };
+        (0..=gap)
+            .take_while(|&skip| skip == 0 || self.in_sentence(pos + skip - 1, sentence))
+            .find_map(|skip| self.match_rest(tail, pos + skip, sentence))
+    }
+
+    /// Tries `matches_at` at `pos` and after each of up to [`MAX_FILLERS`] filler words.
+    fn after_fillers(
+        &self,
+        pos: usize,
+        sentence: usize,
+        matches_at: impl Fn(usize) -> Option<usize>,
+    ) -> Option<usize> {
+        for skip in 0..=MAX_FILLERS {
+            let at = pos + skip;
+            if !self.in_sentence(at, sentence) || (skip > 0 && !self.fillers[at - 1]) {
+                return None;
+            }
+            if let Some(end) = matches_at(at) {
+                return Some(end);
             }
         }
+        None
     }
 }

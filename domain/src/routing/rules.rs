@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::context::{is_negated, is_resolved};
+use super::context::{Context, Lexicon};
 use super::matcher::{
     parse_pattern, Found, Matcher, MatcherBuilder, PatternError, MAX_PATTERN_CHARS,
     MAX_PATTERN_WORDS,
@@ -110,7 +110,8 @@ pub enum RuleSetError {
     #[error("rule number {position} has an empty id")]
     EmptyId { position: usize },
     #[error(
-        "rule `{id}` has an invalid id: use at most {max} lowercase letters, digits, '.', '_' or '-'"
+        "rule `{id}` has an invalid id: use at most {max} lowercase letters, digits, \
+         '.', '_' or '-'"
     )]
     InvalidId { id: String, max: usize },
     #[error("rule id `{id}` is used by more than one rule")]
@@ -138,7 +139,8 @@ pub enum RuleSetError {
         max: usize,
     },
     #[error(
-        "rule `{id}` has pattern `{pattern}` longer than {max_words} words or {max_chars} characters"
+        "rule `{id}` has pattern `{pattern}` longer than {max_words} words or {max_chars} \
+         characters"
     )]
     PatternTooLong {
         id: String,
@@ -179,6 +181,7 @@ pub struct ValidatedRuleSet {
     source: RuleSet,
     rules: Vec<CompiledRule>,
     matcher: Matcher,
+    lexicon: Lexicon,
 }
 
 impl RuleSet {
@@ -219,6 +222,7 @@ impl RuleSet {
             source: self,
             rules,
             matcher: builder.build(),
+            lexicon: Lexicon::default(),
         })
     }
 }
@@ -324,39 +328,60 @@ impl ValidatedRuleSet {
     pub fn route(&self, text: &str) -> RoutingDecision {
         let tokens = tokenize(text);
         let found = self.matcher.find(&tokens);
-        let standing: Vec<&Found> = found
+        let mut context = Context::new(&tokens, &self.lexicon);
+        let mut standing: Vec<&Found> = Vec::with_capacity(found.len());
+        for f in &found {
+            let rule = &self.rules[f.rule];
+            let negated = rule.negatable && context.is_negated(f.start, f.end);
+            let resolved = rule.resolvable && context.is_resolved(f.start, f.end);
+            if !negated && !resolved {
+                standing.push(f);
+            }
+        }
+        // Only urgent or multi-word matches can hide others; usually there are few.
+        let hiders: Vec<&Found> = standing
             .iter()
-            .filter(|f| {
-                let rule = &self.rules[f.rule];
-                !(rule.negatable && is_negated(&tokens, f.start))
-                    && !(rule.resolvable && is_resolved(&tokens, f.start, f.end))
-            })
+            .copied()
+            .filter(|f| self.rules[f.rule].kind == Kind::Urgent || f.end - f.start > 1)
             .collect();
         let mut counted: Vec<&Found> = standing
             .iter()
             .copied()
-            .filter(|f| !standing.iter().any(|other| self.hides(other, f)))
+            .filter(|f| !hiders.iter().any(|other| self.hides(other, f)))
             .collect();
         counted.sort_by_key(|f| (f.rule, f.start, Reverse(f.end)));
 
         let mut scores = [0_i64; TOPICS.len()];
+        // Urgent cues say what is wrong, not what the message asks: they vote once, with the
+        // weight of the strongest, however many of them fire.
+        let mut urgent_votes = [0_i64; TOPICS.len()];
         let mut urgent = false;
         let mut matched_rules = Vec::new();
         for group in counted.chunk_by(|a, b| a.rule == b.rule) {
             let Some(first) = group.first() else { continue };
-            // Overlapping matches of one rule ("chest pain", "chest tight*") are one mention.
-            let mut mentions = 0;
-            let mut covered_to = 0;
-            for f in group {
-                if f.start >= covered_to {
-                    mentions += 1;
-                    covered_to = f.end;
+            let rule = &self.rules[first.rule];
+            match rule.kind {
+                Kind::Urgent => {
+                    urgent = true;
+                    urgent_votes[rule.topic] = urgent_votes[rule.topic].max(rule.weight);
+                }
+                Kind::Topic => {
+                    // Overlapping matches of one rule ("my plan", "plan") are one mention.
+                    let mut mentions = 0;
+                    let mut covered_to = 0;
+                    for f in group {
+                        if f.start >= covered_to {
+                            mentions += 1;
+                            covered_to = f.end;
+                        }
+                    }
+                    scores[rule.topic] += rule.weight * mentions.min(MAX_COUNTED_PER_RULE);
                 }
             }
-            let rule = &self.rules[first.rule];
-            scores[rule.topic] += rule.weight * mentions.min(MAX_COUNTED_PER_RULE);
-            urgent |= rule.kind == Kind::Urgent;
             matched_rules.push(self.source.rules[first.rule].id.clone());
+        }
+        for (score, vote) in scores.iter_mut().zip(urgent_votes) {
+            *score += vote;
         }
 
         let (best, score) =

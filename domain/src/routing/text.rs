@@ -59,7 +59,9 @@ pub(super) fn tokenize(input: &str) -> Tokens {
     let mut chars = input.chars().peekable();
     let mut previous: Option<char> = None;
     while let Some(c) = chars.next() {
-        if c.is_alphanumeric() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() {
             word.extend(c.to_lowercase().map(fold_accent));
         } else if is_combining_mark(c) {
             // A decomposed accent ("e" + U+0301) must not split the word.

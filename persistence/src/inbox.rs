@@ -1,0 +1,208 @@
+//! Reads of the staff inbox: the tabs, their counts and search. Every query starts from
+//! [`tab_query`], which applies who may see what (the caller's organization, and only Support's
+//! conversations for support agents) from the same [`StaffActor`] the writes use.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use domain::conversation::Status;
+use domain::routing::Team;
+
+use crate::conversations::{message_kind, page, ActivityKey, ConversationRow, Page, StaffActor};
+use crate::db::MultiBackend;
+use crate::schema::{conversations, messages};
+use crate::search::{self, SearchTerms};
+use crate::{Backend, DbConnection, StoreError};
+
+/// The inbox tabs of the Clinician Platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Open, and assigned to or claimed by the caller.
+    Assigned,
+    /// Open care-team conversations nobody is assigned to.
+    MyClinic,
+    /// Open conversations with Support.
+    Support,
+    Closed,
+}
+
+/// What narrows a tab.
+#[derive(Debug, Clone, Copy)]
+pub struct InboxFilter<'a> {
+    pub tab: Tab,
+    /// Matches message text (acknowledgments aside) and the patient's name.
+    pub search: Option<&'a SearchTerms>,
+    pub urgent: Option<bool>,
+    pub patient_id: Option<&'a str>,
+}
+
+/// Open conversations of each tab the caller has, and the closed ones they may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub assigned: i64,
+    pub my_clinic: i64,
+    pub support: i64,
+    pub closed: i64,
+}
+
+type ConversationQuery = conversations::BoxedQuery<'static, MultiBackend>;
+type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
+
+fn tab_query(staff: &StaffActor<'_>, tab: Tab) -> ConversationQuery {
+    let mut query = conversations::table
+        .filter(conversations::organization_id.eq(staff.organization_id.to_owned()))
+        .into_boxed();
+    if let Some(team) = staff.visible_team {
+        query = query.filter(conversations::team.eq(team.as_str()));
+    }
+    let open = conversations::status.eq(Status::Open.as_str());
+    match tab {
+        Tab::Assigned => query.filter(open).filter(
+            conversations::assigned_to
+                .eq(staff.id.to_owned())
+                .or(conversations::claimed_by.eq(staff.id.to_owned())),
+        ),
+        Tab::MyClinic => query
+            .filter(open)
+            .filter(conversations::team.eq(Team::CareTeam.as_str()))
+            .filter(conversations::assigned_to.is_null()),
+        Tab::Support => query
+            .filter(open)
+            .filter(conversations::team.eq(Team::Support.as_str())),
+        Tab::Closed => query.filter(conversations::status.eq(Status::Closed.as_str())),
+    }
+}
+
+/// Conversations with a message (acknowledgments aside: every conversation has the same ones)
+/// or a patient name that matches.
+fn conversation_matches(backend: Backend, terms: &SearchTerms) -> Condition<conversations::table> {
+    let in_messages = search::message_body_matches(backend, terms).within(
+        &format!(
+            "conversations.id IN (SELECT messages.conversation_id FROM messages \
+             WHERE messages.kind <> '{}' AND ",
+            message_kind::ACKNOWLEDGMENT
+        ),
+        ")",
+    );
+    let in_patient_name = search::patient_name_matches(backend, terms).within(
+        "conversations.patient_id IN (SELECT patients.id FROM patients WHERE ",
+        ")",
+    );
+    Box::new(
+        in_messages
+            .into_expression()
+            .or(in_patient_name.into_expression()),
+    )
+}
+
+/// Rows after `key` in the tab's order: open tabs list urgent first, then most recent activity;
+/// the closed tab by activity alone.
+fn after(query: ConversationQuery, tab: Tab, key: &ActivityKey) -> ConversationQuery {
+    let earlier = conversations::last_activity_at.lt(key.last_activity_at).or(
+        conversations::last_activity_at
+            .eq(key.last_activity_at)
+            .and(conversations::id.lt(key.id.clone())),
+    );
+    match tab {
+        Tab::Closed => query.filter(earlier),
+        _ if key.urgent => query.filter(
+            conversations::urgent
+                .eq(false)
+                .or(conversations::urgent.eq(true).and(earlier)),
+        ),
+        _ => query.filter(conversations::urgent.eq(false).and(earlier)),
+    }
+}
+
+/// One page of a tab, after `after` (keyset pagination: a conversation that gets new activity
+/// moves to the top and is not listed twice, and the others keep their places).
+pub fn list(
+    conn: &mut DbConnection,
+    staff: &StaffActor<'_>,
+    filter: &InboxFilter<'_>,
+    after_key: Option<&ActivityKey>,
+    limit: i64,
+) -> Result<Page<ConversationRow>, StoreError> {
+    let mut query = tab_query(staff, filter.tab);
+    if let Some(terms) = filter.search {
+        if terms.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        query = query.filter(conversation_matches(search::backend_of(conn), terms));
+    }
+    if let Some(urgent) = filter.urgent {
+        query = query.filter(conversations::urgent.eq(urgent));
+    }
+    if let Some(patient_id) = filter.patient_id {
+        query = query.filter(conversations::patient_id.eq(patient_id.to_owned()));
+    }
+    if let Some(key) = after_key {
+        query = after(query, filter.tab, key);
+    }
+    query = match filter.tab {
+        Tab::Closed => query.order((
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+        _ => query.order((
+            conversations::urgent.desc(),
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+    };
+    let rows = query
+        .select(ConversationRow::as_select())
+        .limit(limit + 1)
+        .load(conn)?;
+    Ok(page(rows, limit))
+}
+
+pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts, StoreError> {
+    let mut count = |tab| tab_query(staff, tab).count().get_result::<i64>(&mut *conn);
+    Ok(Counts {
+        assigned: count(Tab::Assigned)?,
+        my_clinic: count(Tab::MyClinic)?,
+        support: count(Tab::Support)?,
+        closed: count(Tab::Closed)?,
+    })
+}
+
+/// For each of these conversations that has a matching message, an excerpt of the latest one,
+/// by conversation id. Only those excerpts are computed: highlighting is the costly part.
+pub fn snippets(
+    conn: &mut DbConnection,
+    terms: &SearchTerms,
+    conversation_ids: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    if terms.is_empty() || conversation_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = search::backend_of(conn);
+    let matching: Vec<(String, String)> = messages::table
+        .filter(messages::conversation_id.eq_any(conversation_ids))
+        .filter(messages::kind.ne(message_kind::ACKNOWLEDGMENT))
+        .filter(search::message_body_matches(backend, terms).into_expression())
+        .select((messages::conversation_id, messages::id))
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .load(conn)?;
+    let mut seen = HashSet::new();
+    let latest: Vec<String> = matching
+        .into_iter()
+        .filter(|(conversation_id, _)| seen.insert(conversation_id.clone()))
+        .map(|(_, message_id)| message_id)
+        .collect();
+    Ok(messages::table
+        .filter(messages::id.eq_any(latest))
+        .select((
+            messages::conversation_id,
+            search::message_snippet(backend, terms),
+        ))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -1,0 +1,606 @@
+//! The staff inbox over HTTP: the tab rules, ordering and stable pages, counts, search, a
+//! conversation's detail and timeline, and staff starting a conversation.
+// Panicking on a broken expectation is what a test helper is for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use http_tests::{Session, TestApp, TestResponse};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const CLINICAL: &str = "My knee is swollen after yesterday's exercises, should I rest?";
+const BILLING: &str = "I was charged twice on my last invoice.";
+const TECH: &str = "The app keeps crashing when I open the headset video.";
+const URGENT: &str = "I have sudden severe chest pain.";
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+fn ids(page: &TestResponse) -> Vec<String> {
+    assert_eq!(page.status, StatusCode::OK, "{}", page.raw);
+    page.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(id)
+        .collect()
+}
+
+/// Percent-encodes every byte but ASCII letters and digits, for query strings.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn started(app: &TestApp, patient: &Session, body: &str) -> String {
+    id(&app.patient_starts(patient, body).await["conversation"])
+}
+
+async fn tab(app: &TestApp, staff: &Session, tab: &str) -> Vec<String> {
+    ids(&app
+        .get(&format!("/v1/conversations?tab={tab}&limit=200"), staff)
+        .await)
+}
+
+async fn search(app: &TestApp, staff: &Session, tab: &str, q: &str) -> TestResponse {
+    app.get(
+        &format!("/v1/conversations?tab={tab}&q={}", encode(q)),
+        staff,
+    )
+    .await
+}
+
+/// Every id of a listing, page by page.
+async fn walk(app: &TestApp, staff: &Session, query: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/conversations?{query}&cursor={cursor}"),
+            None => format!("/v1/conversations?{query}"),
+        };
+        let page = app.get(&path, staff).await;
+        seen.extend(ids(&page));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+async fn assert_counts_match_tabs(app: &TestApp, staff: &Session) {
+    let counts = app.get("/v1/inbox/counts", staff).await;
+    assert_eq!(counts.status, StatusCode::OK, "{}", counts.raw);
+    for name in ["assigned", "my_clinic", "support", "closed"] {
+        assert_eq!(
+            counts.body[name],
+            json!(tab(app, staff, name).await.len()),
+            "{} {name}: {}",
+            staff.email,
+            counts.raw
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_tab_follows_its_rule() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let patel = app.login("patel@demo.test").await;
+    let kim = app.login("kim@demo.test").await;
+    let admin = app.login("admin@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let other = app.login("doc@other.test").await;
+
+    let alices = started(&app, &alice, CLINICAL).await;
+    let bobs = started(&app, &bob, CLINICAL).await;
+    let billing = started(&app, &alice, BILLING).await;
+
+    // Alice's clinician has her thread; nobody else has it assigned, and it is not unassigned.
+    assert_eq!(tab(&app, &rivera, "assigned").await, [alices.as_str()]);
+    assert!(tab(&app, &patel, "assigned").await.is_empty());
+    // Bob has no clinician: his thread is every care-team member's `my_clinic`.
+    for staff in [&rivera, &patel, &kim, &admin] {
+        assert_eq!(
+            tab(&app, staff, "my_clinic").await,
+            [bobs.as_str()],
+            "{}",
+            staff.email
+        );
+        assert_eq!(
+            tab(&app, staff, "support").await,
+            [billing.as_str()],
+            "{}",
+            staff.email
+        );
+    }
+    // Support agents see Support's threads and never the care team's.
+    assert_eq!(tab(&app, &support, "support").await, [billing.as_str()]);
+    assert!(tab(&app, &support, "my_clinic").await.is_empty());
+    assert!(tab(&app, &support, "assigned").await.is_empty());
+    for hidden in [&alices, &bobs] {
+        let detail = app
+            .get(&format!("/v1/conversations/{hidden}"), &support)
+            .await;
+        assert_eq!(detail.status, StatusCode::NOT_FOUND, "{}", detail.raw);
+        assert_eq!(detail.problem_code(), "not_found");
+        let timeline = app
+            .get(&format!("/v1/conversations/{hidden}/messages"), &support)
+            .await;
+        assert_eq!(timeline.status, StatusCode::NOT_FOUND);
+    }
+    // Another organization sees none of it.
+    for name in ["assigned", "my_clinic", "support", "closed"] {
+        assert!(tab(&app, &other, name).await.is_empty(), "{name}");
+    }
+    let foreign = app
+        .get(&format!("/v1/conversations/{alices}"), &other)
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+
+    // A claim puts the thread in the claimer's `assigned` too.
+    let claimed = app.staff_acts(&patel, &bobs, "claim").await;
+    assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.raw);
+    assert_eq!(tab(&app, &patel, "assigned").await, [bobs.as_str()]);
+    assert_eq!(tab(&app, &kim, "my_clinic").await, [bobs.as_str()]);
+
+    // What a row shows.
+    let page = app.get("/v1/conversations", &rivera).await;
+    let row = &page.body["items"][0];
+    assert_eq!(row["id"], json!(alices));
+    assert_eq!(row["patient"]["display_name"], "Alice Moreno");
+    assert_eq!(row["patient"]["id"], json!(app.id_of(&alice).await));
+    assert_eq!(row["assigned_to"]["display_name"], "Dr. Dana Rivera");
+    assert_eq!(row["claimed_by"], Value::Null);
+    assert_eq!(row["team"], "care_team");
+    assert_eq!(row["status"], "open");
+    assert_eq!(row["urgent"], false);
+    assert_eq!(row["category"], "clinical");
+    assert_eq!(row["last_message_preview"], CLINICAL);
+    for time in [
+        "last_message_at",
+        "last_activity_at",
+        "unanswered_since",
+        "created_at",
+    ] {
+        assert!(
+            row[time].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{time}"
+        );
+    }
+    assert!(row.get("snippet").is_none(), "no snippet without q");
+    let bob_row = &app.get("/v1/conversations", &patel).await.body["items"][0];
+    assert_eq!(bob_row["claimed_by"]["display_name"], "Dr. Ravi Patel");
+
+    for staff in [&rivera, &patel, &kim, &admin, &support, &other] {
+        assert_counts_match_tabs(&app, staff).await;
+    }
+    let counts = app.get("/v1/inbox/counts", &support).await;
+    assert_eq!(
+        counts.body,
+        json!({"assigned": 0, "my_clinic": 0, "support": 1, "closed": 0})
+    );
+
+    let patients_may_not = app.get("/v1/conversations", &alice).await;
+    assert_eq!(patients_may_not.status, StatusCode::FORBIDDEN);
+    assert_eq!(patients_may_not.problem_code(), "forbidden");
+    for bad in [
+        "/v1/conversations?tab=everything",
+        "/v1/conversations?urgent=maybe",
+        "/v1/conversations?patient_id=alice",
+        "/v1/conversations?limit=0",
+        "/v1/conversations?cursor=zzz",
+    ] {
+        let response = app
+            .request(Method::GET, bad, Some(&rivera.access_token), None)
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            response.raw
+        );
+        assert_eq!(response.problem_code(), "invalid_request");
+    }
+    for bad in [
+        "/v1/conversations/not-a-uuid",
+        "/v1/conversations/not-a-uuid/messages",
+    ] {
+        assert_eq!(
+            app.get(bad, &rivera).await.status,
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let support = app.login("support@demo.test").await;
+
+    let first = started(&app, &bob, BILLING).await;
+    let second = started(&app, &bob, TECH).await;
+    let urgent = started(&app, &bob, URGENT).await;
+    let fourth = started(&app, &alice, BILLING).await;
+    let everything = [
+        urgent.as_str(),
+        fourth.as_str(),
+        second.as_str(),
+        first.as_str(),
+    ];
+    assert_eq!(tab(&app, &support, "support").await, everything);
+    assert_eq!(
+        walk(&app, &support, "tab=support&limit=1").await,
+        everything
+    );
+
+    // Page one, then the oldest thread gets a new message: it moves up, and the next page
+    // neither repeats what was shown nor skips what did not change.
+    let page = app
+        .get("/v1/conversations?tab=support&limit=2", &support)
+        .await;
+    assert_eq!(ids(&page), [urgent.as_str(), fourth.as_str()]);
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_owned();
+    let bumped = app
+        .patient_posts(&bob, &first, "Any news about this?")
+        .await;
+    assert_eq!(bumped.status, StatusCode::CREATED, "{}", bumped.raw);
+    let rest = app
+        .get(
+            &format!("/v1/conversations?tab=support&limit=2&cursor={cursor}"),
+            &support,
+        )
+        .await;
+    assert_eq!(ids(&rest), [second.as_str()]);
+    assert_eq!(rest.body["next_cursor"], Value::Null);
+    assert_eq!(
+        tab(&app, &support, "support").await,
+        [
+            urgent.as_str(),
+            first.as_str(),
+            fourth.as_str(),
+            second.as_str()
+        ]
+    );
+
+    let only_urgent = app
+        .get("/v1/conversations?tab=support&urgent=true", &support)
+        .await;
+    assert_eq!(ids(&only_urgent), [urgent.as_str()]);
+    let not_urgent = app
+        .get("/v1/conversations?tab=support&urgent=false", &support)
+        .await;
+    assert_eq!(
+        ids(&not_urgent),
+        [first.as_str(), fourth.as_str(), second.as_str()]
+    );
+    let alice_id = app.id_of(&alice).await;
+    let alices = app
+        .get(
+            &format!("/v1/conversations?tab=support&patient_id={alice_id}"),
+            &support,
+        )
+        .await;
+    assert_eq!(ids(&alices), [fourth.as_str()]);
+
+    // Closed: by activity alone, urgent or not.
+    for conversation in [&second, &urgent, &first] {
+        let closed = app.staff_acts(&support, conversation, "close").await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    }
+    assert_eq!(
+        walk(&app, &support, "tab=closed&limit=1").await,
+        [first.as_str(), urgent.as_str(), second.as_str()]
+    );
+    assert_counts_match_tabs(&app, &support).await;
+}
+
+#[tokio::test]
+async fn search_finds_words_in_any_form_and_names_even_when_closed() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let carol = app.login("carol@other.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let other = app.login("doc@other.test").await;
+
+    let knee = started(&app, &alice, "My knee bleeds a little where the brace rubs").await;
+    let crash = started(&app, &bob, TECH).await;
+    let carols = started(&app, &carol, "My knee bleeds a little too").await;
+    let closed = app.staff_acts(&rivera, &knee, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    let note = app
+        .post(
+            &format!("/v1/conversations/{crash}/messages"),
+            &support,
+            json!({"body": "Asked the vendor about the firmware", "internal": true}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.raw);
+
+    // A word in another form, in a closed conversation.
+    let found = search(&app, &rivera, "closed", "bleeding").await;
+    assert_eq!(ids(&found), [knee.as_str()]);
+    let snippet = found.body["items"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>bleeds</mark>"), "{snippet}");
+    assert!(ids(&search(&app, &rivera, "assigned", "bleeding").await).is_empty());
+    // The patient's name, whole or begun.
+    for name in ["Moreno", "alice", "ali", "ALICE MOR"] {
+        let by_name = search(&app, &rivera, "closed", name).await;
+        assert_eq!(ids(&by_name), [knee.as_str()], "{name}");
+        assert!(by_name.body["items"][0].get("snippet").is_none(), "{name}");
+    }
+    // Staff notes are searched; every word must match.
+    assert_eq!(
+        ids(&search(&app, &rivera, "support", "firmware vendor").await),
+        [crash.as_str()]
+    );
+    assert!(ids(&search(&app, &rivera, "support", "firmware invoice").await).is_empty());
+    // Support agents find only Support's conversations; other clinics only their own.
+    assert!(ids(&search(&app, &support, "closed", "bleeding").await).is_empty());
+    assert_eq!(
+        ids(&search(&app, &other, "assigned", "bleeding").await),
+        [carols.as_str()]
+    );
+    assert!(ids(&search(&app, &other, "closed", "bleeding").await).is_empty());
+    for name in ["assigned", "my_clinic", "support", "closed"] {
+        let mine = ids(&search(&app, &rivera, name, "knee bleeds").await);
+        assert!(!mine.contains(&carols), "{name}");
+    }
+
+    // Whatever is typed, the answer is a list.
+    for weird in [
+        "\"",
+        "*",
+        "NEAR(",
+        "'",
+        "bleeding\"",
+        "knee OR",
+        "AND NOT",
+        "-",
+        ":*",
+        "\\",
+        "%",
+        "_",
+        "()",
+        "a & b | !c",
+        "<->",
+        "\u{0}",
+        "💥",
+        "NEAR(knee bleeds, 2)",
+        "body:knee",
+        "^knee",
+    ] {
+        for name in ["assigned", "closed"] {
+            let response = search(&app, &rivera, name, weird).await;
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "{weird:?}: {}",
+                response.raw
+            );
+        }
+    }
+    let too_long = search(&app, &rivera, "closed", &"a".repeat(201)).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    assert_eq!(too_long.problem_code(), "invalid_request");
+    // A blank q is no search.
+    assert_eq!(ids(&search(&app, &rivera, "closed", "  ").await), [knee]);
+}
+
+#[tokio::test]
+async fn staff_start_a_conversation_the_patient_sees() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let alice_id = app.id_of(&alice).await;
+    let rivera_id = app.id_of(&rivera).await;
+    let carol_id = app.id_of(&app.login("carol@other.test").await).await;
+
+    let body = "Hi Alice, how is the knee after this week's sessions?";
+    let response = app
+        .post(
+            "/v1/conversations",
+            &rivera,
+            json!({"patient_id": alice_id, "body": body}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
+    let conversation = &response.body["conversation"];
+    let started = id(conversation);
+    assert_eq!(conversation["claimed_by"]["id"], json!(rivera_id));
+    assert_eq!(conversation["assigned_to"]["id"], json!(rivera_id));
+    assert_eq!(conversation["team"], "care_team");
+    assert_eq!(conversation["category"], Value::Null);
+    assert_eq!(conversation["unanswered_since"], Value::Null);
+    assert_eq!(response.body["message"]["kind"], "staff");
+    assert_eq!(response.body["message"]["body"], body);
+    assert_eq!(tab(&app, &rivera, "assigned").await, [started.as_str()]);
+
+    let own = app.get("/v1/patient/conversations", &alice).await;
+    assert_eq!(ids(&own), [started.as_str()]);
+    let seen = app
+        .get(
+            &format!("/v1/patient/conversations/{started}/messages"),
+            &alice,
+        )
+        .await;
+    assert_eq!(seen.body["items"][0]["body"], body);
+
+    // Support agents start in Support.
+    let by_support = app
+        .post(
+            "/v1/conversations",
+            &support,
+            json!({"patient_id": alice_id, "body": "Your invoice is fixed."}),
+        )
+        .await;
+    assert_eq!(by_support.status, StatusCode::CREATED, "{}", by_support.raw);
+    assert_eq!(by_support.body["conversation"]["team"], "support");
+    assert_eq!(by_support.body["conversation"]["assigned_to"], Value::Null);
+    assert_eq!(
+        tab(&app, &support, "assigned").await,
+        [id(&by_support.body["conversation"])]
+    );
+
+    for (patient_id, status) in [
+        (json!(carol_id), StatusCode::NOT_FOUND),
+        (json!("not-a-uuid"), StatusCode::NOT_FOUND),
+        (
+            json!(uuid::Uuid::now_v7().to_string()),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let refused = app
+            .post(
+                "/v1/conversations",
+                &rivera,
+                json!({"patient_id": patient_id, "body": "Hello"}),
+            )
+            .await;
+        assert_eq!(refused.status, status, "{}", refused.raw);
+        assert_eq!(refused.problem_code(), "not_found");
+    }
+    for body in [
+        json!({"patient_id": alice_id, "body": "   "}),
+        json!({"patient_id": alice_id, "body": "Hi", "team": "support"}),
+    ] {
+        let refused = app.post("/v1/conversations", &rivera, body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.raw
+        );
+    }
+    let by_patient = app
+        .post(
+            "/v1/conversations",
+            &alice,
+            json!({"patient_id": alice_id, "body": "Hi"}),
+        )
+        .await;
+    assert_eq!(by_patient.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ids(&app.get("/v1/patient/conversations", &alice).await).len(),
+        2
+    );
+}
+
+fn timeline_kinds(timeline: &TestResponse) -> Vec<String> {
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.raw);
+    timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| match item["type"].as_str() {
+            Some("message") => format!("message:{}", item["kind"].as_str().unwrap()),
+            Some("event") => format!("event:{}", item["kind"].as_str().unwrap()),
+            other => panic!("unknown item type {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_timeline_merges_messages_notes_and_events_in_order() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let conversation = started(&app, &alice, CLINICAL).await;
+    let messages = format!("/v1/conversations/{conversation}/messages");
+
+    let note = app
+        .post(
+            &messages,
+            &rivera,
+            json!({"body": "Check the brace fit next visit", "internal": true}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.raw);
+    let reply = app
+        .post(
+            &messages,
+            &rivera,
+            json!({"body": "Rest for two days, then ice."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+    let handoff = app
+        .post(
+            &format!("/v1/conversations/{conversation}/handoff"),
+            &rivera,
+            json!({"to": "support", "summary": "Needs a new brace ordered; billing question."}),
+        )
+        .await;
+    assert_eq!(handoff.status, StatusCode::OK, "{}", handoff.raw);
+    assert_eq!(
+        app.staff_acts(&support, &conversation, "close")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let timeline = app.get(&messages, &support).await;
+    assert_eq!(
+        timeline_kinds(&timeline),
+        [
+            "message:patient",
+            "event:routed",
+            "event:assigned",
+            "message:acknowledgment",
+            "message:internal_note",
+            "message:staff",
+            "event:claimed",
+            "message:internal_note",
+            "event:handed_off",
+            "event:closed",
+        ]
+    );
+    assert_eq!(timeline.body["next_cursor"], Value::Null);
+    let items = timeline.body["items"].as_array().unwrap();
+    let times: Vec<&str> = items
+        .iter()
+        .map(|item| item["created_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{times:?}");
+    assert_eq!(items[0]["body"], CLINICAL);
+    assert_eq!(items[0]["author"]["display_name"], "Alice Moreno");
+    assert_eq!(items[1]["actor"], Value::Null, "the system routes");
+    assert_eq!(items[1]["details"]["category"], "clinical");
+    assert_eq!(items[3]["author"], Value::Null);
+    assert_eq!(items[6]["actor"]["display_name"], "Dr. Dana Rivera");
+    assert_eq!(items[8]["details"]["from"], "care_team");
+    assert_eq!(items[8]["details"]["to"], "support");
+    assert_eq!(items[9]["actor"]["display_name"], "Sam Support");
+
+    let detail = app.conversation(&support, &conversation).await;
+    assert_eq!(detail["status"], "closed");
+    assert_eq!(detail["team"], "support");
+    assert_eq!(detail["patient"]["display_name"], "Alice Moreno");
+    assert_eq!(detail["routing"]["category"], "clinical");
+    assert!(!detail["routing"]["matched_rules"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let handoffs = detail["handoffs"].as_array().unwrap();
+    assert_eq!(handoffs.len(), 1);
+    assert_eq!(handoffs[0]["from"], "care_team");
+    assert_eq!(handoffs[0]["to"], "support");
+    assert_eq!(handoffs[0]["by"]["display_name"], "Dr. Dana Rivera");
+    assert_eq!(handoffs[0]["at"], items[8]["created_at"]);
+}
