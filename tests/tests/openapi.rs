@@ -6,7 +6,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 const COMMITTED: &str = include_str!("../../openapi/openapi.json");
-const PUBLIC_OPERATIONS: [&str; 4] = ["getHealth", "getReadiness", "issueToken", "refreshToken"];
+const PUBLIC_OPERATIONS: [&str; 5] = [
+    "getHealth",
+    "getReadiness",
+    "getMetrics",
+    "issueToken",
+    "refreshToken",
+];
 
 #[test]
 fn committed_spec_is_current() {
