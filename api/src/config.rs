@@ -69,6 +69,10 @@ pub struct DatabaseArgs {
     /// Most database connections the server holds open.
     #[arg(long, env = "INBOX_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "INBOX_DB_TIMEOUT_SECONDS", default_value_t = 3)]
+    pub db_timeout_seconds: u64,
 }
 
 /// The language model that drafts handoff summaries: any OpenAI-compatible chat-completions API,
@@ -174,11 +178,14 @@ impl DatabaseArgs {
         if self.db_pool_size == 0 {
             return Err(ConfigError::Zero("INBOX_DB_POOL_SIZE"));
         }
+        if self.db_timeout_seconds == 0 {
+            return Err(ConfigError::Zero("INBOX_DB_TIMEOUT_SECONDS"));
+        }
         Ok(DatabaseSettings {
             url: DatabaseUrl::parse(&self.database_url)?,
             pool: PoolOptions {
                 max_size: self.db_pool_size,
-                ..PoolOptions::default()
+                connection_timeout: Duration::from_secs(self.db_timeout_seconds),
             },
         })
     }

@@ -2,9 +2,7 @@
 //! confirmed "Send to Support" handoff. Each answers with the conversation as it now stands.
 
 use actix_web::{post, web, HttpResponse};
-use domain::access::visible_team;
 use domain::message::MessageBody;
-use domain::roles::Role;
 use persistence::conversations::{self, ConversationRow, StaffActor, WriteError};
 use persistence::{accounts, DbConnection};
 use serde::{Deserialize, Serialize};
@@ -13,19 +11,10 @@ use utoipa::ToSchema;
 use crate::auth::{StaffCaller, TeamName};
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
-use crate::inbox::{summarize, ConversationSummary};
+use crate::inbox::{staff_actor, summarize, ConversationSummary};
 use crate::patient_app::conversation_id;
 use crate::state::AppState;
 use crate::views::{author_ids, MessageView};
-
-pub(crate) fn actor(caller: &StaffCaller) -> StaffActor<'_> {
-    StaffActor {
-        id: &caller.id,
-        organization_id: &caller.organization_id,
-        is_admin: caller.role == Role::Admin,
-        visible_team: visible_team(caller.role),
-    }
-}
 
 /// Runs a staff action and answers with the conversation's summary.
 async fn act(
@@ -39,7 +28,7 @@ async fn act(
     let id = conversation_id(raw_id)?;
     let summary = state
         .db(move |conn| {
-            let staff = actor(&caller);
+            let staff = staff_actor(&caller);
             let row = action(conn, &staff, &id).map_err(|error| write_error(conn, error))?;
             summarize(conn, &row)
         })
@@ -192,7 +181,7 @@ pub async fn post_staff_message(
     state.limits.check_send(&caller.id)?;
     let response = state
         .db(move |conn| {
-            let staff = actor(&caller);
+            let staff = staff_actor(&caller);
             let (row, message) = conversations::post_by_staff(conn, &staff, &id, &body, internal)
                 .map_err(|error| write_error(conn, error))?;
             let names = accounts::display_names(conn, &author_ids([&message]))?;

@@ -17,8 +17,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::StaffCaller;
-use crate::conversation_actions::actor;
 use crate::error::{ApiError, Problem};
+use crate::inbox::staff_actor;
 use crate::patient_app::conversation_id;
 use crate::state::AppState;
 use crate::summarizer::GeneratedBy;
@@ -67,13 +67,12 @@ pub async fn draft_handoff_summary(
     let id = conversation_id(&path)?;
     let thread = state
         .db(move |conn| {
-            let row =
-                conversations::find_for_staff(conn, &actor(&caller), &id).map_err(|error| {
-                    match error {
-                        StoreError::NotFound => ApiError::not_found("conversation"),
-                        other => other.into(),
-                    }
-                })?;
+            let row = conversations::find_for_staff(conn, &staff_actor(&caller), &id).map_err(
+                |error| match error {
+                    StoreError::NotFound => ApiError::not_found("conversation"),
+                    other => other.into(),
+                },
+            )?;
             let messages = conversations::messages_of(conn, &id, false)?;
             let names = accounts::display_names(conn, std::slice::from_ref(&row.patient_id))?;
             let patient_name = names.get(&row.patient_id).map_or("", String::as_str);

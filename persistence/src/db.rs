@@ -80,6 +80,11 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The URL or path as given (with any password: not for logs).
+    pub fn as_str(&self) -> &str {
+        &self.target
+    }
+
     /// The URL with any password replaced, fit for logs and start-up lines.
     pub fn redacted(&self) -> String {
         match self.backend {
@@ -156,7 +161,7 @@ impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_size: 16,
-            connection_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -168,7 +173,10 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         .max_size(options.max_size)
         .min_idle(Some(0))
         .connection_timeout(options.connection_timeout)
-        .test_on_check_out(false)
+        // A PostgreSQL connection the server dropped (restart, failover, network cut) looks
+        // healthy until used; checking on checkout lets the pool replace it, so the server
+        // recovers by itself when the database returns. A SQLite file cannot drop away.
+        .test_on_check_out(url.backend() == Backend::Postgres)
         .build_unchecked(ConnectionManager { url: url.clone() })
 }
 

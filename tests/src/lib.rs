@@ -3,6 +3,8 @@
 //! a server (created here, dropped when the test ends). When that variable is set and the server
 //! is unreachable, tests fail: they never fall back silently.
 
+pub mod proxy;
+
 use std::time::Duration;
 
 use api::config::{DatabaseSettings, SecretSource, Settings};
@@ -274,6 +276,11 @@ impl TestApp {
                 .to_owned(),
         }
     }
+}
+
+/// The `id` member of a JSON object.
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
 }
 
 pub async fn read(response: reqwest::Response) -> TestResponse {

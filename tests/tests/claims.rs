@@ -1,14 +1,10 @@
 //! Claim, release, reply, close and reopen over HTTP, including the race for a claim.
 
 use domain::roles::Role;
-use http_tests::{Session, TestApp};
+use http_tests::{id, Session, TestApp};
 use persistence::accounts::{self, NewStaffMember};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
+use serde_json::json;
 
 async fn events_of_kind(app: &TestApp, staff: &Session, conversation: &str, kind: &str) -> usize {
     let timeline = app

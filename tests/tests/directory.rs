@@ -1,6 +1,5 @@
 //! Patients and staff over HTTP: patient search for staff, and their administration by admins.
 // Panicking on a broken expectation is what a test helper is for.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use http_tests::{Session, TestApp, TestResponse, DEMO_PASSWORD};
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,6 @@
 //! chat-completions server started by the test) and the confirmed, edited handoff.
 //!
 //! Helpers and the stub panic on anything unexpected: that is how a test fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use api::config::LlmSettings;
 use api::summarizer::MAX_RETRIES;
-use http_tests::{Session, TestApp};
+use http_tests::{id, Session, TestApp};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -23,10 +22,6 @@ const ASK: &str = "Can someone fix it before my Friday session?";
 const STAFF_REPLY: &str = "I resent the exercise plan link, please try it once more.";
 const NOTE: &str = "Internal: her insurance member number is 4471, ask billing later.";
 const LLM_SUMMARY: &str = "Who: Alice\nProblem: exercise videos fail after the app update.";
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
 
 /// A care-team conversation of Alice's about a broken app: her messages, an automatic
 /// acknowledgment, Dr. Rivera's reply (which claims it) and an internal note.

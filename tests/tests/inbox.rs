@@ -1,9 +1,8 @@
 //! The staff inbox over HTTP: the tab rules, ordering and stable pages, counts, search, a
 //! conversation's detail and timeline, and staff starting a conversation.
 // Panicking on a broken expectation is what a test helper is for.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use http_tests::{Session, TestApp, TestResponse};
+use http_tests::{id, Session, TestApp, TestResponse};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -11,10 +10,6 @@ const CLINICAL: &str = "My knee is swollen after yesterday's exercises, should I
 const BILLING: &str = "I was charged twice on my last invoice.";
 const TECH: &str = "The app keeps crashing when I open the headset video.";
 const URGENT: &str = "I have sudden severe chest pain.";
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
 
 fn ids(page: &TestResponse) -> Vec<String> {
     assert_eq!(page.status, StatusCode::OK, "{}", page.raw);

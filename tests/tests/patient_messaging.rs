@@ -1,13 +1,9 @@
 //! The MyXRHealth side over HTTP: routing, acknowledgment, auto-assignment, escalation, reopen,
 //! idempotent retries, input validation and isolation between patients.
 
-use http_tests::{Session, TestApp};
+use http_tests::{id, Session, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
 
 async fn message_count(app: &TestApp, patient: &Session, conversation_id: &str) -> usize {
     let response = app
