@@ -9,6 +9,9 @@ use persistence::db::PoolOptions;
 use persistence::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::live::LiveSettings;
+use crate::webhooks::WebhookSettings;
+
 /// The shortest `INBOX_JWT_SECRET` accepted: HS256 keys shorter than the hash are guessable.
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -58,6 +61,72 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub llm: LlmArgs,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// The live inbox's event streams and urgent-alert webhooks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// Milliseconds between an event stream's reads of the log when nothing woke it.
+    #[arg(long, env = "INBOX_EVENTS_POLL_MS", default_value_t = 2_000)]
+    pub events_poll_ms: u64,
+
+    /// Seconds between keep-alive comments on an idle event stream.
+    #[arg(long, env = "INBOX_EVENTS_HEARTBEAT_SECONDS", default_value_t = 15)]
+    pub events_heartbeat_seconds: u64,
+
+    /// Hours events are kept for clients resuming with Last-Event-ID.
+    #[arg(long, env = "INBOX_EVENTS_RETENTION_HOURS", default_value_t = 24)]
+    pub events_retention_hours: u64,
+
+    /// Milliseconds before the first retry of a failed webhook delivery; each retry waits twice
+    /// as long as the one before, up to an hour.
+    #[arg(long, env = "INBOX_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Attempts of a webhook delivery before it is marked failed.
+    #[arg(long, env = "INBOX_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
+    pub webhook_max_attempts: u32,
+}
+
+impl LiveArgs {
+    fn settings(&self) -> Result<(LiveSettings, WebhookSettings), ConfigError> {
+        let positive = |value: u64, name: &'static str| {
+            if value == 0 {
+                Err(ConfigError::Zero(name))
+            } else {
+                Ok(value)
+            }
+        };
+        let live = LiveSettings {
+            poll_interval: Duration::from_millis(positive(
+                self.events_poll_ms,
+                "INBOX_EVENTS_POLL_MS",
+            )?),
+            heartbeat_interval: Duration::from_secs(positive(
+                self.events_heartbeat_seconds,
+                "INBOX_EVENTS_HEARTBEAT_SECONDS",
+            )?),
+            retention: Duration::from_secs(
+                positive(self.events_retention_hours, "INBOX_EVENTS_RETENTION_HOURS")?
+                    .saturating_mul(3600),
+            ),
+        };
+        if self.webhook_max_attempts == 0 {
+            return Err(ConfigError::Zero("INBOX_WEBHOOK_MAX_ATTEMPTS"));
+        }
+        let webhooks = WebhookSettings {
+            retry_base: Duration::from_millis(positive(
+                self.webhook_retry_base_ms,
+                "INBOX_WEBHOOK_RETRY_BASE_MS",
+            )?),
+            max_attempts: self.webhook_max_attempts,
+            ..WebhookSettings::default()
+        };
+        Ok((live, webhooks))
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -214,6 +283,8 @@ pub struct Settings {
     pub send_rate_per_minute: NonZeroU32,
     /// Exact origins (`scheme://host[:port]`) browsers may call from.
     pub cors_origins: Vec<String>,
+    pub live: LiveSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl ServeArgs {
@@ -236,7 +307,10 @@ impl ServeArgs {
         if self.refresh_token_ttl_seconds == 0 {
             return Err(ConfigError::Zero("INBOX_REFRESH_TOKEN_TTL_SECONDS"));
         }
+        let (live, webhooks) = self.live.settings()?;
         Ok(Settings {
+            live,
+            webhooks,
             database: self.database.settings()?,
             bind,
             jwt_secret,

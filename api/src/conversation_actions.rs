@@ -8,6 +8,7 @@ use persistence::{accounts, DbConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::{StaffCaller, TeamName};
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
@@ -20,34 +21,41 @@ use crate::views::{author_ids, MessageView};
 async fn act(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
+    audited_action: &str,
     raw_id: &str,
     action: impl FnOnce(&mut DbConnection, &StaffActor<'_>, &str) -> Result<ConversationRow, WriteError>
         + Send
         + 'static,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
     let id = conversation_id(raw_id)?;
+    let audit = Audit::new(&context, &caller, audited_action).on("conversation", &id);
     let summary = state
         .db(move |conn| {
-            let staff = staff_actor(&caller);
-            let row = action(conn, &staff, &id).map_err(|error| write_error(conn, error))?;
+            let row = audit.write(conn, |conn| {
+                action(conn, &staff_actor(&caller), &id).map_err(|error| write_error(conn, error))
+            })?;
             summarize(conn, &row)
         })
         .await?;
     Ok(web::Json(summary))
 }
 
-/// Take the claim, so the patient gets exactly one responder. Of any number of concurrent
-/// claims exactly one wins; the others get 409 naming the holder.
+/// Claim a conversation.
+///
+/// Take the claim, so the patient gets exactly one responder: only the holder can reply or
+/// close it. Of any number of concurrent claims exactly one wins; the others get 409
+/// `conversation_claimed` naming the holder in `claimed_by`. Claiming a conversation the caller
+/// already holds is 200 and changes nothing.
 #[utoipa::path(
     tag = "conversation actions",
     operation_id = "claimConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The caller holds the conversation (also when it already did)", body = ConversationSummary),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conversation_claimed` (with `claimed_by`) or `conversation_closed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -55,46 +63,51 @@ async fn act(
 pub async fn claim_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, &path, conversations::claim).await
+    act(state, caller, context, "conversation.claim", &path, conversations::claim).await
 }
 
-/// Give the claim back (the holder, or an admin). Releasing an unclaimed conversation is a
-/// no-op.
+/// Release a claim.
+///
+/// Give the claim back, so a colleague can take the conversation. Only the holder, or an admin,
+/// may release it; releasing an unclaimed conversation is 200 and changes nothing.
 #[utoipa::path(
     tag = "conversation actions",
     operation_id = "releaseConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "Released", body = ConversationSummary),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A colleague holds it and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a colleague holds it and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/release")]
 pub async fn release_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, &path, conversations::release).await
+    act(state, caller, context, "conversation.release", &path, conversations::release).await
 }
 
-/// Close: clears the claim and moves the conversation to `closed`, where it stays searchable.
-/// Closing a closed conversation is a no-op.
+/// Close a conversation.
+///
+/// Clears the claim and moves the conversation to `closed`, where it stays searchable. A
+/// colleague's claim blocks it (409) unless the caller is an admin. Closing a closed
+/// conversation is 200 and changes nothing; the patient writing again reopens it.
 #[utoipa::path(
     tag = "conversation actions",
     operation_id = "closeConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "Closed", body = ConversationSummary),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conversation_claimed`: a colleague holds it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -102,33 +115,38 @@ pub async fn release_conversation(
 pub async fn close_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, &path, conversations::close).await
+    act(state, caller, context, "conversation.close", &path, conversations::close).await
 }
 
-/// Reopen a closed conversation where it was. Reopening an open one is a no-op.
+/// Reopen a conversation.
+///
+/// A closed conversation opens again where it was (same team, assignee and urgency).
+/// Reopening an open one is 200 and changes nothing.
 #[utoipa::path(
     tag = "conversation actions",
     operation_id = "reopenConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "Open", body = ConversationSummary),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/reopen")]
 pub async fn reopen_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, &path, conversations::reopen).await
+    act(state, caller, context, "conversation.reopen", &path, conversations::reopen).await
 }
 
+/// A staff reply or internal note.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Heat is fine after the first 48 hours. Keep the reps light.", "internal": false}))]
@@ -140,37 +158,65 @@ pub struct StaffMessageRequest {
     pub internal: bool,
 }
 
+/// The conversation as it now stands, and the message just written.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "conversation": {
+        "id": "0193a7b0-0000-7000-8000-000000000020",
+        "patient": {"id": "0193a7b0-0000-7000-8000-000000000030", "display_name": "Alice Moreno"},
+        "team": "care_team",
+        "status": "open",
+        "urgent": false,
+        "category": "clinical",
+        "assigned_to": {"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"},
+        "claimed_by": {"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"},
+        "last_message_preview": "Heat is fine after the first 48 hours. Keep the reps light.",
+        "last_message_at": "2026-11-24T15:30:00.000Z",
+        "last_activity_at": "2026-11-24T15:04:05.123Z",
+        "unanswered_since": null,
+        "created_at": "2026-11-24T15:04:05.123Z"
+    },
+    "message": {
+        "id": "0193a7b0-0000-7000-8000-000000000013",
+        "conversation_id": "0193a7b0-0000-7000-8000-000000000020",
+        "kind": "staff",
+        "author": {"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"},
+        "body": "Heat is fine after the first 48 hours. Keep the reps light.",
+        "client_message_id": null,
+        "created_at": "2026-11-24T15:30:00.000Z"
+    }
+}))]
 pub struct StaffMessageResponse {
     pub conversation: ConversationSummary,
     pub message: MessageView,
 }
 
-/// Reply to the patient, or add an internal note. A reply to an unclaimed conversation claims it
-/// for the replier; a reply to one a colleague holds is 409, and to a closed one 409
-/// `conversation_closed`.
+/// Reply to the patient, or add an internal note.
+///
+/// A reply to an unclaimed conversation claims it for the replier; a reply to one a colleague
+/// holds is 409 `conversation_claimed`, and to a closed one 409 `conversation_closed`. Internal
+/// notes (`internal: true`) are visible to staff only and allowed whoever holds the
+/// conversation.
 #[utoipa::path(
     tag = "conversation actions",
     operation_id = "postStaffMessage",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     request_body = StaffMessageRequest,
     responses(
         (status = 201, description = "Sent", body = StaffMessageResponse),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conversation_claimed` (with `claimed_by`) or `conversation_closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Blank or too long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: blank or too long", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/messages")]
 pub async fn post_staff_message(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
     request: web::Json<StaffMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -179,11 +225,14 @@ pub async fn post_staff_message(
         .map_err(|error| ApiError::validation(format!("body: {error}.")))?;
     let internal = request.internal;
     state.limits.check_send(&caller.id)?;
+    let action = if internal { "note.add" } else { "message.send" };
+    let audit = Audit::new(&context, &caller, action).on("conversation", &id);
     let response = state
         .db(move |conn| {
-            let staff = staff_actor(&caller);
-            let (row, message) = conversations::post_by_staff(conn, &staff, &id, &body, internal)
-                .map_err(|error| write_error(conn, error))?;
+            let (row, message) = audit.write(conn, |conn| {
+                conversations::post_by_staff(conn, &staff_actor(&caller), &id, &body, internal)
+                    .map_err(|error| write_error(conn, error))
+            })?;
             let names = accounts::display_names(conn, &author_ids([&message]))?;
             Ok(StaffMessageResponse {
                 conversation: summarize(conn, &row)?,
@@ -194,6 +243,7 @@ pub async fn post_staff_message(
     Ok(HttpResponse::Created().json(response))
 }
 
+/// The confirmed handoff: where to, and the reviewed summary.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": "support", "summary": "Alice cannot log in to the app since the update; reinstalling did not help. Needs a password reset. Not urgent."}))]
@@ -203,29 +253,31 @@ pub struct HandoffRequest {
     pub summary: String,
 }
 
+/// Hand a conversation to the other team.
+///
 /// "Confirm and Send to Support" (or back to the care team): moves the conversation, clears
 /// assignment and claim (a conversation returning to the care team is auto-assigned again),
-/// and stores the reviewed summary as a staff-only note.
+/// and stores the reviewed summary as a staff-only note signed by the caller. Draft the summary
+/// first with `POST /v1/conversations/{id}/handoff/summary`.
 #[utoipa::path(
     tag = "handoff",
     operation_id = "handOffConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     request_body = HandoffRequest,
     responses(
         (status = 200, description = "Handed off", body = ConversationSummary),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Closed, or already with that team", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Blank or too long summary", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conversation_closed`, or `conflict`: the conversation is already with that team", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: blank or too long summary", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/handoff")]
 pub async fn hand_off_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
     request: web::Json<HandoffRequest>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
@@ -235,7 +287,7 @@ pub async fn hand_off_conversation(
         TeamName::CareTeam => domain::routing::Team::CareTeam,
         TeamName::Support => domain::routing::Team::Support,
     };
-    act(state, caller, &path, move |conn, staff, id| {
+    act(state, caller, context, "conversation.handoff", &path, move |conn, staff, id| {
         conversations::hand_off(conn, staff, id, to, &summary)
     })
     .await

@@ -13,6 +13,7 @@ use persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::passwords::hash_password;
 use crate::auth::{AdminCaller, RoleName, StaffCaller, TeamName};
 use crate::error::{ApiError, Problem, ProblemKind};
@@ -28,6 +29,7 @@ const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 256;
 const MAX_EXTERNAL_ID_CHARS: usize = 100;
 
+/// A patient of the organization.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a7b0-0000-7000-8000-000000000030",
@@ -37,12 +39,16 @@ const MAX_EXTERNAL_ID_CHARS: usize = 100;
     "created_at": "2026-11-24T15:04:05.123Z"
 }))]
 pub struct PatientView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub display_name: String,
     /// The clinic's own identifier (e.g. a medical record number), unique in the organization.
+    #[schema(required = true)]
     pub external_id: Option<String>,
     /// The clinician care-team conversations of this patient are assigned to.
+    #[schema(required = true, format = Uuid)]
     pub assigned_clinician_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -58,6 +64,7 @@ impl From<Patient> for PatientView {
     }
 }
 
+/// A staff member of the organization.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a7b0-0000-7000-8000-000000000001",
@@ -69,6 +76,7 @@ impl From<Patient> for PatientView {
     "created_at": "2026-11-24T15:04:05.123Z"
 }))]
 pub struct StaffView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub display_name: String,
     /// The sign-in email.
@@ -77,6 +85,7 @@ pub struct StaffView {
     pub team: TeamName,
     /// Deactivated members can no longer sign in.
     pub active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -301,7 +310,11 @@ pub struct PatientSearchParams {
     pub q: Option<String>,
 }
 
-/// Find patients of the caller's organization by name or external id, in name order.
+/// Search patients.
+///
+/// Patients of the caller's organization whose name parts start with the words of `q`, or whose
+/// external id is `q` exactly, in name order; without `q`, all of them. Any staff role — this is
+/// the "+", pick a patient, "Create Chat" search.
 #[utoipa::path(
     tag = "admin",
     operation_id = "searchPatients",
@@ -309,9 +322,8 @@ pub struct PatientSearchParams {
     params(PatientSearchParams, PageParams),
     responses(
         (status = 200, description = "A page of patients", body = Paged<PatientView>),
-        (status = 400, description = "`q` too long, bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_request`: `q` too long, bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patients")]
@@ -351,17 +363,19 @@ pub async fn search_patients(
     Ok(web::Json(paged))
 }
 
-/// One patient of the caller's organization.
+/// One patient.
+///
+/// A patient of the caller's organization, with the clinician their care-team conversations are
+/// assigned to. Any staff role.
 #[utoipa::path(
     tag = "admin",
     operation_id = "getPatient",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses(
         (status = 200, description = "The patient", body = PatientView),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patients/{id}")]
@@ -380,6 +394,7 @@ pub async fn get_patient(
     Ok(web::Json(patient.into()))
 }
 
+/// A new patient and their app login.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -394,15 +409,20 @@ pub struct CreatePatientRequest {
     pub name: String,
     /// The patient's sign-in for the MyXRHealth app; unique across all accounts.
     pub email: String,
-    /// At least 8 characters.
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Unique in the organization, up to 100 characters.
     pub external_id: Option<String>,
     /// An active clinician of the organization.
+    #[schema(format = Uuid)]
     pub assigned_clinician_id: Option<String>,
 }
 
-/// Create a patient and their app login (admins).
+/// Create a patient (admins).
+///
+/// Adds a patient to the caller's organization with a login for the MyXRHealth app, and
+/// optionally the clinician their care-team conversations are assigned to.
 #[utoipa::path(
     tag = "admin",
     operation_id = "createPatient",
@@ -410,18 +430,16 @@ pub struct CreatePatientRequest {
     request_body = CreatePatientRequest,
     responses(
         (status = 201, description = "Created", body = PatientView),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the email or the external id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name, email, password or external id; the assigned clinician is not an active clinician of the organization; unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid name, email, password or external id; the assigned clinician is not an active clinician of the organization; unknown fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/patients")]
 pub async fn create_patient(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     request: web::Json<CreatePatientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
@@ -439,6 +457,7 @@ pub async fn create_patient(
         .map(clinician_id)
         .transpose()?;
     let password_hash = hashed(password).await?;
+    let audit = Audit::new(&context, &caller, "patient.create");
     let patient = state
         .db(move |conn| {
             let new = NewPatient {
@@ -449,8 +468,10 @@ pub async fn create_patient(
                 email: &email,
                 password_hash: &password_hash,
             };
-            directory::create_patient(conn, &new)
-                .map_err(|error| directory_error(conn, Some(&email), error))
+            audit.write_about(conn, "patient", |patient: &Patient| patient.id.clone(), |conn| {
+                directory::create_patient(conn, &new)
+                    .map_err(|error| directory_error(conn, Some(&email), error))
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(PatientView::from(patient)))
@@ -464,6 +485,7 @@ fn nullable_field<'de, D: Deserializer<'de>>(
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
+/// Changes to a patient: only the fields present change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"assigned_clinician_id": null, "external_id": "MRN-004299"}))]
@@ -476,34 +498,33 @@ pub struct UpdatePatientRequest {
     pub external_id: Option<Option<String>>,
     /// An active clinician of the organization; `null` unassigns the patient.
     #[serde(default, deserialize_with = "nullable_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub assigned_clinician_id: Option<Option<String>>,
 }
 
-/// Change a patient's name, external id or assigned clinician (admins).
+/// Change a patient (admins).
 ///
-/// Fields left out stay as they are; `null` clears `external_id` or `assigned_clinician_id`.
+/// Change a patient's name, external id or assigned clinician. Fields left out stay as they
+/// are; `null` clears `external_id` or `assigned_clinician_id`.
 #[utoipa::path(
     tag = "admin",
     operation_id = "updatePatient",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id")),
     request_body = UpdatePatientRequest,
     responses(
         (status = 200, description = "The patient as it now stands", body = PatientView),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the external id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name or external id; the assigned clinician is not an active clinician of the organization; unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid name or external id; the assigned clinician is not an active clinician of the organization; unknown fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/patients/{id}")]
 pub async fn update_patient(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     path: web::Path<String>,
     request: web::Json<UpdatePatientRequest>,
 ) -> Result<web::Json<PatientView>, ApiError> {
@@ -518,6 +539,7 @@ pub async fn update_patient(
         .assigned_clinician_id
         .map(|value| value.as_deref().map(clinician_id).transpose())
         .transpose()?;
+    let audit = Audit::new(&context, &caller, "patient.update").on("patient", &id);
     let patient = state
         .db(move |conn| {
             let changes = PatientChanges {
@@ -525,14 +547,19 @@ pub async fn update_patient(
                 external_id: external.as_ref().map(Option::as_deref),
                 assigned_clinician_id: clinician.as_ref().map(Option::as_deref),
             };
-            directory::update_patient(conn, &caller.organization_id, &id, &changes)
-                .map_err(|error| directory_error(conn, None, error))
+            audit.write(conn, |conn| {
+                directory::update_patient(conn, &caller.organization_id, &id, &changes)
+                    .map_err(|error| directory_error(conn, None, error))
+            })
         })
         .await?;
     Ok(web::Json(patient.into()))
 }
 
-/// Staff members of the caller's organization in name order, deactivated ones included (admins).
+/// List staff members (admins).
+///
+/// Staff members of the caller's organization in name order, deactivated ones included, with
+/// their role, team and sign-in email.
 #[utoipa::path(
     tag = "admin",
     operation_id = "listStaff",
@@ -540,9 +567,8 @@ pub async fn update_patient(
     params(PageParams),
     responses(
         (status = 200, description = "A page of staff members", body = Paged<StaffView>),
-        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_request`: bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff")]
@@ -563,6 +589,7 @@ pub async fn list_staff(
     Ok(web::Json(paged))
 }
 
+/// A new staff member and their login.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -576,13 +603,17 @@ pub struct CreateStaffRequest {
     pub name: String,
     /// The sign-in for the Clinician Platform; unique across all accounts.
     pub email: String,
-    /// At least 8 characters.
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// `clinician`, `coach`, `support` or `admin`.
     pub role: RoleName,
 }
 
-/// Add a staff member with a login (admins).
+/// Add a staff member (admins).
+///
+/// Creates a clinician, coach, support agent or admin of the caller's organization with a
+/// login for the Clinician Platform. The team follows from the role.
 #[utoipa::path(
     tag = "admin",
     operation_id = "createStaff",
@@ -590,18 +621,16 @@ pub struct CreateStaffRequest {
     request_body = CreateStaffRequest,
     responses(
         (status = 201, description = "Created", body = StaffView),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name, email, password or role; unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid name, email, password or role; unknown fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/staff")]
 pub async fn create_staff(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     request: web::Json<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
@@ -610,6 +639,7 @@ pub async fn create_staff(
     let password = password(&request.password)?;
     let role = staff_role(request.role)?;
     let password_hash = hashed(password).await?;
+    let audit = Audit::new(&context, &caller, "staff.create");
     let member = state
         .db(move |conn| {
             let new = NewStaffMember {
@@ -619,14 +649,17 @@ pub async fn create_staff(
                 email: &email,
                 password_hash: &password_hash,
             };
-            let member = directory::create_staff(conn, &new)
-                .map_err(|error| directory_error(conn, Some(&email), error.into()))?;
+            let member = audit.write_about(conn, "staff_member", |member: &StaffMember| member.id.clone(), |conn| {
+                directory::create_staff(conn, &new)
+                    .map_err(|error| directory_error(conn, Some(&email), error.into()))
+            })?;
             staff_view(conn, member)
         })
         .await?;
     Ok(HttpResponse::Created().json(member))
 }
 
+/// Changes to a staff member: only the fields present change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": false}))]
@@ -639,33 +672,32 @@ pub struct UpdateStaffRequest {
     pub active: Option<bool>,
 }
 
-/// Rename, change the role of, deactivate or reactivate a staff member (admins).
+/// Change a staff member (admins).
 ///
-/// Whoever stops being an active clinician is unassigned from their patients and their open
-/// conversations (which then show under `my_clinic`); a deactivated member's claims are
-/// released, and a member moved to Support gives back the care-team conversations they held.
-/// Admins cannot deactivate themselves or change their own role.
+/// Rename, change the role of, deactivate or reactivate a staff member. Whoever stops being an
+/// active clinician is unassigned from their patients and their open conversations (which then
+/// show under `my_clinic`); a deactivated member's claims are released, and a member moved to
+/// Support gives back the care-team conversations they held. Admins cannot deactivate
+/// themselves or change their own role.
 #[utoipa::path(
     tag = "admin",
     operation_id = "updateStaff",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Staff member id")),
+    params(("id" = uuid::Uuid, Path, description = "Staff member id")),
     request_body = UpdateStaffRequest,
     responses(
         (status = 200, description = "The staff member as they now stand", body = StaffView),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such staff member in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff member in the caller's organization", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: an admin deactivating themselves or changing their own role", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name or role; unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid name or role; unknown fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/staff/{id}")]
 pub async fn update_staff(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     path: web::Path<String>,
     request: web::Json<UpdateStaffRequest>,
 ) -> Result<web::Json<StaffView>, ApiError> {
@@ -682,6 +714,7 @@ pub async fn update_staff(
         ));
     }
     let active = request.active;
+    let audit = Audit::new(&context, &caller, "staff.update").on("staff_member", &id);
     let member = state
         .db(move |conn| {
             let changes = StaffChanges {
@@ -689,8 +722,10 @@ pub async fn update_staff(
                 role: role.map(Role::as_str),
                 active,
             };
-            let member = directory::update_staff(conn, &caller.organization_id, &id, &changes)
-                .map_err(or_not_found("staff member"))?;
+            let member = audit.write(conn, |conn| {
+                directory::update_staff(conn, &caller.organization_id, &id, &changes)
+                    .map_err(or_not_found("staff member"))
+            })?;
             staff_view(conn, member)
         })
         .await?;

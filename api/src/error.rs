@@ -290,6 +290,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<persistence::DieselError> for ApiError {
+    fn from(error: persistence::DieselError) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(error: actix_web::error::BlockingError) -> Self {
         ApiError::internal(error)

@@ -16,6 +16,7 @@ use persistence::{accounts, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::StaffCaller;
 use crate::error::{ApiError, Problem};
 use crate::inbox::staff_actor;
@@ -23,6 +24,7 @@ use crate::patient_app::conversation_id;
 use crate::state::AppState;
 use crate::summarizer::GeneratedBy;
 
+/// A draft handoff summary for the staff member to review and edit.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "summary": "Who: Alice (patient)\nProblem: the exercise videos stopped playing after the app update.\nTried so far: Alice reinstalled the app; the error remains.\nAsked of Support: fix the app before Friday's session.\nUrgency: not urgent.",
@@ -36,6 +38,7 @@ pub struct HandoffDraft {
     /// failed, timed out or gave an unusable answer.
     pub generated_by: GeneratedBy,
     /// The model that wrote an `llm` draft; `null` for `extractive` ones.
+    #[schema(required = true)]
     pub model: Option<String>,
 }
 
@@ -50,23 +53,24 @@ pub struct HandoffDraft {
     tag = "handoff",
     operation_id = "draftHandoffSummary",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "A draft; nothing was changed", body = HandoffDraft),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/handoff/summary")]
 pub async fn draft_handoff_summary(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<HandoffDraft>, ApiError> {
     let id = conversation_id(&path)?;
+    let audit = Audit::new(&context, &caller, "conversation.summary.draft").on("conversation", &id);
     let thread = state
-        .db(move |conn| {
+        .db(move |conn| audit.read(conn, |conn| {
             let row = conversations::find_for_staff(conn, &staff_actor(&caller), &id).map_err(
                 |error| match error {
                     StoreError::NotFound => ApiError::not_found("conversation"),
@@ -77,7 +81,7 @@ pub async fn draft_handoff_summary(
             let names = accounts::display_names(conn, std::slice::from_ref(&row.patient_id))?;
             let patient_name = names.get(&row.patient_id).map_or("", String::as_str);
             Ok(thread_for_summary(&row, &messages, patient_name))
-        })
+        }))
         .await?;
     // The connection is back in the pool by now: a slow model must not hold one.
     let draft = state.summarizer.draft(&thread).await;

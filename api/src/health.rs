@@ -7,13 +7,26 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
+/// What a health check found.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
 pub struct HealthStatus {
+    #[schema(value_type = HealthState)]
     pub status: String,
 }
 
-/// The process is up.
+/// `ok` from the liveness check, `ready` from the readiness check.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Ok,
+    Ready,
+}
+
+/// Liveness.
+///
+/// The process is up and answers HTTP. No token, no database: for a load balancer's or
+/// orchestrator's liveness probe.
 #[utoipa::path(
     tag = "health",
     operation_id = "getHealth",
@@ -26,13 +39,16 @@ pub async fn healthz() -> web::Json<HealthStatus> {
     })
 }
 
-/// The database answers: the instance can take traffic.
+/// Readiness.
+///
+/// The database answers, so the instance can take traffic; 503 while it does not. No token:
+/// for a load balancer's or orchestrator's readiness probe.
 #[utoipa::path(
     tag = "health",
     operation_id = "getReadiness",
     responses(
         (status = 200, description = "Ready", body = HealthStatus),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database does not answer; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]

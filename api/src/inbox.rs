@@ -8,13 +8,16 @@ use actix_web::{get, post, web, HttpResponse};
 use domain::access::visible_team;
 use domain::message::MessageBody;
 use domain::roles::Role;
-use persistence::conversations::{self, ConversationRow, EventRow, StaffActor, WriteError};
+use persistence::conversations::{self, ConversationRow, EventRow, MessageRow, StaffActor, WriteError};
 use persistence::inbox::{self, InboxFilter, Tab};
 use persistence::search::{SearchTerms, HIGHLIGHT_END, HIGHLIGHT_START};
 use persistence::{accounts, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{AllOfBuilder, Discriminator, OneOfBuilder, Schema};
+use utoipa::openapi::{ObjectBuilder, Ref, RefOr, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::{Caller, StaffCaller, TeamName};
 use crate::conversation_actions::StaffMessageResponse;
 use crate::conversation_errors::write_error;
@@ -55,28 +58,39 @@ pub fn staff_actor(caller: &Caller) -> StaffActor<'_> {
     "created_at": "2026-11-24T15:04:05.123Z"
 }))]
 pub struct ConversationSummary {
+    #[schema(format = Uuid)]
     pub id: String,
     pub patient: PersonRef,
+    /// The team the conversation is with.
     pub team: TeamName,
     pub status: ConversationStatus,
+    /// Urgent or safety-sensitive: with Support, listed first.
     pub urgent: bool,
     /// What routing decided the conversation is about; `null` for conversations staff started.
+    #[schema(required = true)]
     pub category: Option<CategoryName>,
     /// The patient's clinician, for care-team conversations of a patient who has one.
+    #[schema(required = true)]
     pub assigned_to: Option<PersonRef>,
     /// Who is answering; only they can reply or close it.
+    #[schema(required = true)]
     pub claimed_by: Option<PersonRef>,
+    /// The start of the latest message, internal notes included.
     pub last_message_preview: String,
+    #[schema(format = DateTime)]
     pub last_message_at: String,
     /// The most recent patient activity (creation, for conversations staff started): the order
     /// of the inbox.
+    #[schema(format = DateTime)]
     pub last_activity_at: String,
     /// Since when a patient message waits for a staff reply; `null` when answered.
+    #[schema(required = true, format = DateTime)]
     pub unanswered_since: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Only in search results (`q`): an excerpt of the latest matching message as an HTML
-    /// fragment — the text escaped, the matched words in `<mark>`. `null` when only the patient's
-    /// name matched.
+    /// fragment — the text escaped, the matched words in `<mark>`. Absent when only the
+    /// patient's name matched, and outside search results.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub snippet: Option<String>,
@@ -220,6 +234,7 @@ pub struct InboxParams {
     /// Only urgent (`true`) or only non-urgent (`false`) conversations.
     pub urgent: Option<bool>,
     /// Only this patient's conversations.
+    #[param(format = Uuid)]
     pub patient_id: Option<String>,
 }
 
@@ -234,7 +249,23 @@ pub struct InboxCounts {
     pub closed: i64,
 }
 
+impl From<inbox::Counts> for InboxCounts {
+    fn from(counts: inbox::Counts) -> Self {
+        InboxCounts {
+            assigned: counts.assigned,
+            my_clinic: counts.my_clinic,
+            support: counts.support,
+            closed: counts.closed,
+        }
+    }
+}
+
 /// The inbox: one tab, optionally searched and filtered.
+///
+/// `assigned`: open conversations assigned to or claimed by the caller; `my_clinic`: open
+/// care-team conversations nobody is assigned to; `support`: open conversations with Support;
+/// `closed`: closed ones. Support agents see only conversations currently with Support. Every row shows the patient, team, urgency, assignee, claim holder
+/// and a preview of the latest message; search results (`q`) add a highlighted `snippet`.
 #[utoipa::path(
     tag = "inbox",
     operation_id = "listConversations",
@@ -242,15 +273,15 @@ pub struct InboxCounts {
     params(InboxParams, PageParams),
     responses(
         (status = 200, description = "A page of the tab", body = Paged<ConversationSummary>),
-        (status = 400, description = "Unknown tab, bad filter, `q` too long, bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_request`: unknown tab, bad filter, `q` too long, bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/conversations")]
 pub async fn list_conversations(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     params: web::Query<InboxParams>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Paged<ConversationSummary>>, ApiError> {
@@ -269,8 +300,9 @@ pub async fn list_conversations(
         .transpose()
         .map_err(|_| ApiError::invalid_request("patient_id must be a patient's id (a UUID)."))?
         .map(|id| id.to_string());
+    let audit = Audit::new(&context, &caller, "conversation.list");
     state
-        .db(move |conn| {
+        .db(move |conn| audit.read(conn, |conn| {
             let filter = InboxFilter {
                 tab: tab.unwrap_or_default().into(),
                 search: search.as_ref(),
@@ -290,19 +322,21 @@ pub async fn list_conversations(
                 items,
                 next_cursor: page.next.as_ref().map(encode_cursor),
             }))
-        })
+        }))
         .await
 }
 
 /// How many conversations each of the caller's tabs holds.
+///
+/// The same visibility as `GET /v1/conversations`: the open conversations of `assigned`,
+/// `my_clinic` and `support`, and the closed ones the caller may see. For the tab badges.
 #[utoipa::path(
     tag = "inbox",
     operation_id = "getInboxCounts",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The counts", body = InboxCounts),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/inbox/counts")]
@@ -313,18 +347,15 @@ pub async fn get_inbox_counts(
     let counts = state
         .db(move |conn| Ok(inbox::counts(conn, &staff_actor(&caller))?))
         .await?;
-    Ok(web::Json(InboxCounts {
-        assigned: counts.assigned,
-        my_clinic: counts.my_clinic,
-        support: counts.support,
-        closed: counts.closed,
-    }))
+    Ok(web::Json(counts.into()))
 }
 
 /// Why routing placed the conversation where it is.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"category": "tech", "matched_rules": ["urgent.chest_pain", "tech.login"]}))]
 pub struct RoutingView {
     /// `null` for conversations staff started.
+    #[schema(required = true)]
     pub category: Option<CategoryName>,
     /// Ids of the rules that fired on the message that placed it.
     pub matched_rules: Vec<String>,
@@ -332,11 +363,19 @@ pub struct RoutingView {
 
 /// A "Send to Support" (or back to the care team).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "from": "care_team",
+    "to": "support",
+    "by": {"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"},
+    "at": "2026-11-24T16:00:00.000Z"
+}))]
 pub struct HandoffView {
     pub from: TeamName,
     pub to: TeamName,
-    /// Who confirmed it.
+    /// Who confirmed it; `null` when that account is gone.
+    #[schema(required = true)]
     pub by: Option<PersonRef>,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
@@ -347,6 +386,7 @@ struct Moved {
     to: TeamName,
 }
 
+/// A conversation as the inbox row shows it, with why routing placed it and its handoffs.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationDetail {
     #[serde(flatten)]
@@ -388,28 +428,34 @@ fn handoffs(
         .collect()
 }
 
-/// A conversation: where it is, who holds it, why routing placed it there, and its handoffs.
+/// One conversation.
+///
+/// Where it is (team, status, urgency), who it is assigned to and who holds the claim, why
+/// routing placed it there (category and the rules that fired), and its handoffs. A
+/// conversation the caller may not see — another organization's, or a care-team one for a
+/// support agent — is not found.
 #[utoipa::path(
     tag = "inbox",
     operation_id = "getConversation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The conversation", body = ConversationDetail),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/conversations/{id}")]
 pub async fn get_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&path)?;
+    let audit = Audit::new(&context, &caller, "conversation.read").on("conversation", &id);
     state
-        .db(move |conn| {
+        .db(move |conn| audit.read(conn, |conn| {
             let row = find_visible(conn, &caller, &id)?;
             let events = conversations::events_of(conn, &id)?;
             let names = event_names(conn, &[], &events)?;
@@ -422,7 +468,7 @@ pub async fn get_conversation(
                 handoffs: handoffs(&events, &names)?,
                 conversation,
             }))
-        })
+        }))
         .await
 }
 
@@ -461,15 +507,26 @@ pub enum EventKind {
     HandedOff,
 }
 
+/// Something that happened to a conversation: routing, assignment, claims, handoffs.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a7b0-0000-7000-8000-000000000040",
+    "kind": "routed",
+    "actor": null,
+    "details": {"team": "care_team", "category": "clinical", "urgent": false, "matched_rules": ["clinical.swelling"]},
+    "created_at": "2026-11-24T15:04:05.123Z"
+}))]
 pub struct TimelineEvent {
+    #[schema(format = Uuid)]
     pub id: String,
     pub kind: EventKind,
     /// `null` when the system acted (routing, assignment, escalation).
+    #[schema(required = true)]
     pub actor: Option<PersonRef>,
     /// What happened, by kind (see `kind`).
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -488,11 +545,72 @@ impl TimelineEvent {
 }
 
 /// One entry of the staff timeline.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineItem {
     Message(MessageView),
     Event(TimelineEvent),
+}
+
+/// Written out rather than derived so that each variant is a named schema: the derive makes a
+/// `oneOf` of inline `allOf`s, which client generators (openapi-python-client) cannot read.
+impl utoipa::PartialSchema for TimelineItem {
+    fn schema() -> RefOr<Schema> {
+        let variant = |name: &str| format!("#/components/schemas/{name}");
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(TIMELINE_MESSAGE))
+            .item(Ref::from_schema_name(TIMELINE_EVENT))
+            .discriminator(Some(Discriminator::with_mapping(
+                "type",
+                [
+                    ("message", variant(TIMELINE_MESSAGE)),
+                    ("event", variant(TIMELINE_EVENT)),
+                ],
+            )))
+            .description(Some(
+                "One entry of the staff timeline: a message (`type: message`) or an event \
+                 (`type: event`).",
+            ))
+            .into()
+    }
+}
+
+const TIMELINE_MESSAGE: &str = "TimelineMessageItem";
+const TIMELINE_EVENT: &str = "TimelineEventItem";
+
+impl ToSchema for TimelineItem {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            TIMELINE_MESSAGE.to_owned(),
+            tagged::<MessageView>("message", "A message in the timeline."),
+        ));
+        schemas.push((
+            TIMELINE_EVENT.to_owned(),
+            tagged::<TimelineEvent>("event", "An event in the timeline."),
+        ));
+        schemas.push((MessageView::name().into_owned(), MessageView::schema()));
+        MessageView::schemas(schemas);
+        schemas.push((TimelineEvent::name().into_owned(), TimelineEvent::schema()));
+        TimelineEvent::schemas(schemas);
+    }
+}
+
+/// `T` with the `type` member that tells the variants of [`TimelineItem`] apart.
+fn tagged<T: ToSchema>(tag: &str, description: &str) -> RefOr<Schema> {
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name(T::name()))
+        .item(
+            ObjectBuilder::new()
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([tag])),
+                )
+                .required("type"),
+        )
+        .description(Some(description))
+        .into()
 }
 
 /// Messages and events in time order; at the same instant the message comes first (the events
@@ -524,23 +642,24 @@ fn timeline(
     tag = "inbox",
     operation_id = "getConversationTimeline",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The timeline", body = Paged<TimelineItem>),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation visible to the caller", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/conversations/{id}/messages")]
 pub async fn get_conversation_timeline(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<Paged<TimelineItem>>, ApiError> {
     let id = conversation_id(&path)?;
+    let audit = Audit::new(&context, &caller, "conversation.messages.read").on("conversation", &id);
     state
-        .db(move |conn| {
+        .db(move |conn| audit.read(conn, |conn| {
             find_visible(conn, &caller, &id)?;
             let messages = conversations::messages_of(conn, &id, true)?;
             let events = conversations::events_of(conn, &id)?;
@@ -549,7 +668,7 @@ pub async fn get_conversation_timeline(
                 items: timeline(&messages, &events, &names)?,
                 next_cursor: None,
             }))
-        })
+        }))
         .await
 }
 
@@ -562,6 +681,7 @@ pub async fn get_conversation_timeline(
 }))]
 pub struct StartConversationRequest {
     /// A patient of the caller's organization.
+    #[schema(format = Uuid)]
     pub patient_id: String,
     /// The first message, 1 to 4000 characters after trimming.
     pub body: String,
@@ -579,18 +699,16 @@ pub struct StartConversationRequest {
     request_body = StartConversationRequest,
     responses(
         (status = 201, description = "Started", body = StaffMessageResponse),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Blank or too long message, or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such patient in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: blank or too long message, or unknown fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations")]
 pub async fn start_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
+    context: RequestContext,
     request: web::Json<StartConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let StartConversationRequest { patient_id, body } = request.into_inner();
@@ -604,19 +722,21 @@ pub async fn start_conversation(
         .role
         .team()
         .ok_or_else(|| ApiError::forbidden("Only staff start conversations."))?;
+    let audit = Audit::new(&context, &caller, "conversation.start");
     let started = state
         .db(move |conn| {
-            let (row, message) = conversations::start_by_staff(
+            let (row, message) = audit.write_about(
                 conn,
-                &staff_actor(&caller),
-                team,
-                &patient_id,
-                &body,
-            )
-            .map_err(|error| match error {
-                WriteError::Store(StoreError::NotFound) => no_patient(),
-                other => write_error(conn, other),
-            })?;
+                "conversation",
+                |(row, _): &(ConversationRow, MessageRow)| row.id.clone(),
+                |conn| {
+                    conversations::start_by_staff(conn, &staff_actor(&caller), team, &patient_id, &body)
+                        .map_err(|error| match error {
+                            WriteError::Store(StoreError::NotFound) => no_patient(),
+                            other => write_error(conn, other),
+                        })
+                },
+            )?;
             let names = accounts::display_names(conn, &author_ids([&message]))?;
             Ok(StaffMessageResponse {
                 conversation: summarize(conn, &row)?,

@@ -1,6 +1,7 @@
 //! HTTP API of the messages inbox: actix-web handlers, JWT auth, problem+json errors and the
 //! OpenAPI document. Handlers stay thin: they parse, call `domain` and `persistence`, and answer.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod conversation_actions;
@@ -13,6 +14,7 @@ pub mod handoff;
 pub mod health;
 pub mod inbox;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod organization_settings;
@@ -24,3 +26,4 @@ pub mod state;
 pub mod summarizer;
 pub mod telemetry;
 pub mod views;
+pub mod webhooks;

@@ -60,7 +60,11 @@ pub fn record_routing(decision: &domain::routing::RoutingDecision) {
     }
 }
 
-/// Prometheus text exposition.
+/// Metrics.
+///
+/// Prometheus text exposition: requests by route template and status, latency, database pool
+/// use, routing decisions by team and category, urgent messages. No patient data; no token, so
+/// keep it off the public network.
 #[utoipa::path(
     tag = "health",
     operation_id = "getMetrics",

@@ -27,6 +27,7 @@ pub struct PageParams {
 pub struct Paged<T: ToSchema> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -8,6 +8,7 @@ use persistence::{accounts, organizations, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::PatientCaller;
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
@@ -31,13 +32,24 @@ pub struct SendMessage {
     pub client_message_id: Option<String>,
 }
 
-/// A conversation as the patient sees it.
+/// A conversation as the patient sees it: no team, routing or staff details.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a7b0-0000-7000-8000-000000000020",
+    "status": "open",
+    "last_message_preview": "Thanks for your message. Your care team will reply within one business day.",
+    "last_message_at": "2026-11-24T15:04:05.456Z",
+    "created_at": "2026-11-24T15:04:05.123Z"
+}))]
 pub struct PatientConversation {
+    #[schema(format = Uuid)]
     pub id: String,
     pub status: ConversationStatus,
+    /// The start of the latest message the patient can see.
     pub last_message_preview: String,
+    #[schema(format = DateTime)]
     pub last_message_at: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -53,23 +65,74 @@ impl PatientConversation {
     }
 }
 
+/// A new conversation, its first message and the clinic's acknowledgment of it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "conversation": {
+        "id": "0193a7b0-0000-7000-8000-000000000020",
+        "status": "open",
+        "last_message_preview": "Thanks for your message. Your care team will reply within one business day.",
+        "last_message_at": "2026-11-24T15:04:05.123Z",
+        "created_at": "2026-11-24T15:04:05.123Z"
+    },
+    "message": {
+        "id": "0193a7b0-0000-7000-8000-000000000010",
+        "conversation_id": "0193a7b0-0000-7000-8000-000000000020",
+        "kind": "patient",
+        "author": {"id": "0193a7b0-0000-7000-8000-000000000030", "display_name": "Alice Moreno"},
+        "body": "Should I keep icing my knee after the exercises or switch to heat?",
+        "client_message_id": "7f7c1c1e-3f0e-4a59-9a55-0d1f3c4b5a6e",
+        "created_at": "2026-11-24T15:04:05.123Z"
+    },
+    "acknowledgment": {
+        "id": "0193a7b0-0000-7000-8000-000000000011",
+        "conversation_id": "0193a7b0-0000-7000-8000-000000000020",
+        "kind": "acknowledgment",
+        "author": null,
+        "body": "Thanks for your message. Your care team will reply within one business day.",
+        "client_message_id": null,
+        "created_at": "2026-11-24T15:04:05.123Z"
+    }
+}))]
 pub struct StartedConversation {
     pub conversation: PatientConversation,
     pub message: MessageView,
     /// The clinic's automatic reply; urgent messages get one that says what to do in an
     /// emergency.
+    #[schema(required = true)]
     pub acknowledgment: Option<MessageView>,
 }
 
+/// The patient's message in its conversation, and an acknowledgment when one was sent.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "conversation": {
+        "id": "0193a7b0-0000-7000-8000-000000000020",
+        "status": "open",
+        "last_message_preview": "The swelling is down today, thanks!",
+        "last_message_at": "2026-11-25T09:30:00.000Z",
+        "created_at": "2026-11-24T15:04:05.123Z"
+    },
+    "message": {
+        "id": "0193a7b0-0000-7000-8000-000000000012",
+        "conversation_id": "0193a7b0-0000-7000-8000-000000000020",
+        "kind": "patient",
+        "author": {"id": "0193a7b0-0000-7000-8000-000000000030", "display_name": "Alice Moreno"},
+        "body": "The swelling is down today, thanks!",
+        "client_message_id": null,
+        "created_at": "2026-11-25T09:30:00.000Z"
+    },
+    "acknowledgment": null
+}))]
 pub struct PostedMessage {
     pub conversation: PatientConversation,
     pub message: MessageView,
     /// Present on the first message of a reopened conversation and on urgent messages.
+    #[schema(required = true)]
     pub acknowledgment: Option<MessageView>,
 }
 
+/// All messages of a conversation the patient may see, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageList {
     pub items: Vec<MessageView>,
@@ -109,6 +172,7 @@ fn send(
     conn: &mut DbConnection,
     caller: &PatientCaller,
     parsed: &ParsedSend,
+    audit: &Audit,
     store: impl Fn(&mut DbConnection, &PatientMessage<'_>) -> Result<Sent, WriteError>,
 ) -> Result<(Sent, Vec<MessageView>), ApiError> {
     let organization = organizations::find(conn, &caller.organization_id)?;
@@ -124,13 +188,22 @@ fn send(
         decision: &decision,
         acknowledgments: &acknowledgments,
     };
-    let sent = match store(conn, &message) {
-        Err(WriteError::Store(StoreError::Conflict(_))) if parsed.client_message_id.is_some() => {
-            store(conn, &message)
-        }
-        other => other,
-    }
-    .map_err(|error| write_error(conn, error))?;
+    let sent = audit.write_about(
+        conn,
+        "conversation",
+        |sent: &Sent| sent.conversation.id.clone(),
+        |conn| {
+            match store(conn, &message) {
+                Err(WriteError::Store(StoreError::Conflict(_)))
+                    if parsed.client_message_id.is_some() =>
+                {
+                    store(conn, &message)
+                }
+                other => other,
+            }
+            .map_err(|error| write_error(conn, error))
+        },
+    )?;
     let stored: Vec<_> = std::iter::once(&sent.message)
         .chain(&sent.acknowledgment)
         .collect();
@@ -150,7 +223,10 @@ fn created_or_replayed(replayed: bool) -> actix_web::HttpResponseBuilder {
     }
 }
 
-/// The caller's conversations, newest activity first.
+/// The caller's conversations.
+///
+/// The patient's own conversations, open and closed, newest activity first, with the status
+/// and a preview of the latest message they can see. Patients only.
 #[utoipa::path(
     tag = "patient app",
     operation_id = "listPatientConversations",
@@ -158,27 +234,30 @@ fn created_or_replayed(replayed: bool) -> actix_web::HttpResponseBuilder {
     params(PageParams),
     responses(
         (status = 200, description = "A page of the caller's conversations", body = Paged<PatientConversation>),
-        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_request`: bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not a patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patient/conversations")]
 pub async fn list_patient_conversations(
     state: web::Data<AppState>,
     caller: PatientCaller,
+    context: RequestContext,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Paged<PatientConversation>>, ApiError> {
     let limit = page.limit()?;
     let after = page.after()?;
+    let audit = Audit::new(&context, &caller, "conversation.list");
     let page = state
         .db(move |conn| {
-            Ok(conversations::list_for_patient(
-                conn,
-                &caller.id,
-                after.as_ref(),
-                limit,
-            )?)
+            audit.read(conn, |conn| {
+                Ok(conversations::list_for_patient(
+                    conn,
+                    &caller.id,
+                    after.as_ref(),
+                    limit,
+                )?)
+            })
         })
         .await?;
     Ok(web::Json(Paged {
@@ -200,27 +279,26 @@ pub async fn list_patient_conversations(
     responses(
         (status = 201, description = "Started", body = StartedConversation),
         (status = 200, description = "A retry of an earlier send: the original", body = StartedConversation),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`idempotency_key_reused`: the `client_message_id` was already used for a different message", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/patient/conversations")]
 pub async fn start_patient_conversation(
     state: web::Data<AppState>,
     caller: PatientCaller,
+    context: RequestContext,
     request: web::Json<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = parse_send(request.into_inner())?;
     state.limits.check_send(&caller.id)?;
     let handler_state = state.get_ref().clone();
+    let audit = Audit::new(&context, &caller, "message.send");
     let (sent, mut views) = state
         .db(move |conn| {
-            send(&handler_state, conn, &caller, &parsed, |conn, message| {
+            send(&handler_state, conn, &caller, &parsed, &audit, |conn, message| {
                 conversations::start_by_patient(conn, &caller.id, message)
             })
         })
@@ -235,37 +313,43 @@ pub async fn start_patient_conversation(
     )
 }
 
-/// Messages of one of the caller's conversations, oldest first: their own, staff replies and
-/// acknowledgments — never internal notes.
+/// Messages of one of the caller's conversations.
+///
+/// Oldest first: the patient's own messages, staff replies and the clinic's acknowledgments —
+/// never internal notes, handoff summaries or routing details. Another patient's conversation
+/// is not found.
 #[utoipa::path(
     tag = "patient app",
     operation_id = "listPatientMessages",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The messages", body = MessageList),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patient/conversations/{id}/messages")]
 pub async fn list_patient_messages(
     state: web::Data<AppState>,
     caller: PatientCaller,
+    context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageList>, ApiError> {
     let id = conversation_id(&path)?;
+    let audit = Audit::new(&context, &caller, "conversation.messages.read").on("conversation", &id);
     let items = state
         .db(move |conn| {
-            conversations::find_for_patient(conn, &caller.id, &id)
-                .map_err(|_| ApiError::not_found("conversation"))?;
-            let rows = conversations::messages_of(conn, &id, false)?;
-            let names = accounts::display_names(conn, &author_ids(&rows))?;
-            Ok(rows
-                .iter()
-                .map(|row| MessageView::of(row, &names))
-                .collect())
+            audit.read(conn, |conn| {
+                conversations::find_for_patient(conn, &caller.id, &id)
+                    .map_err(|_| ApiError::not_found("conversation"))?;
+                let rows = conversations::messages_of(conn, &id, false)?;
+                let names = accounts::display_names(conn, &author_ids(&rows))?;
+                Ok(rows
+                    .iter()
+                    .map(|row| MessageView::of(row, &names))
+                    .collect())
+            })
         })
         .await?;
     Ok(web::Json(MessageList { items }))
@@ -279,25 +363,23 @@ pub async fn list_patient_messages(
     tag = "patient app",
     operation_id = "postPatientMessage",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id")),
     request_body = SendMessage,
     responses(
         (status = 201, description = "Sent", body = PostedMessage),
         (status = 200, description = "A retry of an earlier send: the original", body = PostedMessage),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a patient", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "client_message_id already used for another message", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not a patient", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such conversation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`idempotency_key_reused`: the `client_message_id` was already used for a different message", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: blank, too long or otherwise invalid message", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many messages in a short time; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/patient/conversations/{id}/messages")]
 pub async fn post_patient_message(
     state: web::Data<AppState>,
     caller: PatientCaller,
+    context: RequestContext,
     path: web::Path<String>,
     request: web::Json<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
@@ -305,9 +387,10 @@ pub async fn post_patient_message(
     let parsed = parse_send(request.into_inner())?;
     state.limits.check_send(&caller.id)?;
     let handler_state = state.get_ref().clone();
+    let audit = Audit::new(&context, &caller, "message.send");
     let (sent, mut views) = state
         .db(move |conn| {
-            send(&handler_state, conn, &caller, &parsed, |conn, message| {
+            send(&handler_state, conn, &caller, &parsed, &audit, |conn, message| {
                 conversations::post_by_patient(conn, &caller.id, &id, message)
             })
         })

@@ -8,15 +8,18 @@ use persistence::organizations;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::{Audit, RequestContext};
 use crate::auth::{AdminCaller, StaffCaller, TeamName};
 use crate::error::{ApiError, Problem};
 use crate::organization_settings::acknowledgment_texts;
 use crate::state::AppState;
 
+/// A message to route.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "I can't log in to the app and I also have chest pain"}))]
 pub struct PreviewRequest {
+    /// 1 to 4000 characters after trimming, as a patient could send it.
     pub body: String,
 }
 
@@ -55,9 +58,12 @@ impl From<domain::routing::Category> for CategoryName {
     "matched_rules": ["urgent.chest_pain", "tech.login"]
 }))]
 pub struct RoutingDecisionView {
+    /// The team the message would go to.
     pub team: TeamName,
+    /// Urgent messages go to Support whatever the topic.
     pub urgent: bool,
     pub category: CategoryName,
+    /// Ids of the rules that fired.
     pub matched_rules: Vec<String>,
 }
 
@@ -75,15 +81,95 @@ impl From<RoutingDecision> for RoutingDecisionView {
 /// The acknowledgment texts of the organization.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "standard": "Thanks for your message. Your care team will reply within one business day.",
+    "urgent": "We received your message and flagged it as urgent. If this is an emergency, call 911 or your local emergency number now."
+}))]
 pub struct AcknowledgmentSettings {
-    /// Sent on the first message of a new or reopened conversation.
+    /// Sent on the first message of a new or reopened conversation; 1 to 1000 characters.
     pub standard: String,
-    /// Sent on every urgent message; must tell the patient to call 911 / emergency services.
+    /// Sent on every urgent message; 1 to 1000 characters, and must tell the patient to call
+    /// 911 / emergency services (it must mention "911" or "emergency").
     pub urgent: String,
 }
 
-/// The decision the engine would make for a message, with the organization's rules. Changes
-/// nothing.
+/// The routing vocabulary, as `GET /v1/routing/rules` returns it and `PUT` replaces it. The
+/// handlers pass it through as JSON to the domain's `RuleSet`, which validates it whole; this
+/// type describes it for the document only.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({
+    "version": 1,
+    "rules": [
+        {"id": "urgent.chest_pain", "kind": "urgent", "category": "clinical", "weight": 2,
+         "negatable": true, "resolvable": true,
+         "patterns": ["chest pain", "pain in ~ chest", "chest tight*"]},
+        {"id": "billing.keywords", "kind": "topic", "category": "billing", "weight": 3,
+         "negatable": false, "resolvable": false,
+         "patterns": ["invoice*", "copay", "refund*"]}
+    ]
+}))]
+pub struct RoutingRuleSet {
+    /// The format version; `1` is the only one.
+    #[schema(minimum = 1, maximum = 1)]
+    pub version: u32,
+    /// At most 200 rules with distinct ids, at least one of them `urgent`.
+    #[schema(max_items = 200)]
+    pub rules: Vec<RoutingRule>,
+}
+
+/// One rule: when its patterns match a message, it votes for its category with its weight
+/// (topic rules) or flags the message urgent (urgent rules).
+#[derive(Debug, ToSchema)]
+pub struct RoutingRule {
+    /// Shown to staff in `matched_rules`: up to 64 lowercase letters, digits, `.`, `_`, `-`.
+    #[schema(pattern = "^[a-z0-9._-]{1,64}$")]
+    pub id: String,
+    pub kind: RuleKind,
+    pub category: RuleCategory,
+    /// Added to the category's score per match, at most three matches per rule.
+    #[schema(minimum = 1, maximum = 10)]
+    pub weight: i64,
+    /// A negated match ("no chest pain", "I'm not suicidal") does not count. Default `false`.
+    #[schema(required = false, default = false)]
+    pub negatable: bool,
+    /// A match followed by a resolution ("is gone", "went away") does not count. Default
+    /// `false`.
+    #[schema(required = false, default = false)]
+    pub resolvable: bool,
+    /// 1 to 500 patterns of at most 8 words and 80 characters each: words match their plural
+    /// and, from five letters, one typo; a trailing `*` any ending; `~` up to three words; `...`
+    /// any number of words in the sentence; `#` a number of two or more digits.
+    #[schema(min_items = 1, max_items = 500)]
+    pub patterns: Vec<String>,
+}
+
+/// What a rule does when it matches.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Flags the message urgent: it goes to Support at once, whatever the topic.
+    Urgent,
+    /// Votes for its category.
+    Topic,
+}
+
+/// The categories a rule can vote for (`general` is what wins when none scores enough).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleCategory {
+    Clinical,
+    CarePlan,
+    Tech,
+    Billing,
+    Scheduling,
+    Account,
+}
+
+/// Preview routing.
+///
+/// The decision the engine would make for a message with the organization's rules: team,
+/// urgency, category and the rules that fired. Changes nothing; for testing rules before a
+/// patient writes. Any staff role.
 #[utoipa::path(
     tag = "routing",
     operation_id = "previewRouting",
@@ -91,10 +177,8 @@ pub struct AcknowledgmentSettings {
     request_body = PreviewRequest,
     responses(
         (status = 200, description = "The decision", body = RoutingDecisionView),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid body", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/routing/preview")]
@@ -126,15 +210,17 @@ fn stored_rules(organization: &organizations::Organization) -> Result<serde_json
     Ok(rules)
 }
 
-/// The organization's routing rules (the shipped defaults until replaced).
+/// The organization's routing rules (admins).
+///
+/// The rule set routing uses for the caller's organization: the shipped defaults until an
+/// admin replaces them.
 #[utoipa::path(
     tag = "routing",
     operation_id = "getRoutingRules",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The rule set: `{version, rules: [{id, kind, category, weight, negatable, resolvable, patterns}]}`", body = Object),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The rule set in force", body = RoutingRuleSet),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/routing/rules")]
@@ -148,26 +234,26 @@ pub async fn get_routing_rules(
     Ok(web::Json(rules))
 }
 
-/// Replace the organization's routing rules. The set is validated whole: one bad rule rejects
-/// it, with a problem naming the rule and the fault, and nothing changes.
+/// Replace the organization's routing rules (admins).
+///
+/// The set is validated whole: one bad rule rejects it with a 422 naming the rule and the
+/// fault, and nothing changes. Takes effect at the next message, on every instance.
 #[utoipa::path(
     tag = "routing",
     operation_id = "replaceRoutingRules",
     security(("bearer" = [])),
-    request_body(content = Object, description = "A rule set as `GET /v1/routing/rules` returns it"),
+    request_body(content = RoutingRuleSet, description = "A rule set as `GET /v1/routing/rules` returns it"),
     responses(
-        (status = 200, description = "Stored; the rule set now in force", body = Object),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The rule set is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Stored; the rule set now in force", body = RoutingRuleSet),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the rule set is invalid", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/routing/rules")]
 pub async fn replace_routing_rules(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     request: web::Json<serde_json::Value>,
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
     let rules: RuleSet = serde_json::from_value(request.into_inner())
@@ -176,24 +262,31 @@ pub async fn replace_routing_rules(
         .validate()
         .map_err(|error| ApiError::validation(format!("The rule set is invalid: {error}.")))?;
     let source = serde_json::to_string(validated.rules()).map_err(ApiError::internal)?;
+    let audit = Audit::new(&context, &caller, "routing_rules.replace")
+        .on("organization", &caller.organization_id);
     let rules = state
         .db(move |conn| {
-            organizations::set_routing_rules(conn, &caller.organization_id, Some(&source))?;
+            audit.write(conn, |conn| {
+                Ok(organizations::set_routing_rules(conn, &caller.organization_id, Some(&source))?)
+            })?;
             stored_rules(&organizations::find(conn, &caller.organization_id)?)
         })
         .await?;
     Ok(web::Json(rules))
 }
 
-/// The organization's acknowledgment texts (the defaults until replaced).
+/// The acknowledgment texts (admins).
+///
+/// The automatic replies patients get on the first message of a new or reopened conversation
+/// (`standard`) and on every urgent message (`urgent`): the defaults until an admin replaces
+/// them.
 #[utoipa::path(
     tag = "routing",
     operation_id = "getAcknowledgmentSettings",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The texts", body = AcknowledgmentSettings),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/settings/acknowledgments")]
@@ -216,8 +309,10 @@ pub async fn get_acknowledgment_settings(
     }))
 }
 
-/// Replace the acknowledgment texts. Both must be present and at most 1000 characters, and the
-/// urgent one must still point patients at emergency services.
+/// Replace the acknowledgment texts (admins).
+///
+/// Both must be present and at most 1000 characters, and the urgent one must still point
+/// patients at emergency services. Takes effect at the next message.
 #[utoipa::path(
     tag = "routing",
     operation_id = "replaceAcknowledgmentSettings",
@@ -225,16 +320,15 @@ pub async fn get_acknowledgment_settings(
     request_body = AcknowledgmentSettings,
     responses(
         (status = 200, description = "Stored", body = AcknowledgmentSettings),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid texts", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid texts", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/settings/acknowledgments")]
 pub async fn replace_acknowledgment_settings(
     state: web::Data<AppState>,
     caller: AdminCaller,
+    context: RequestContext,
     request: web::Json<AcknowledgmentSettings>,
 ) -> Result<web::Json<AcknowledgmentSettings>, ApiError> {
     let AcknowledgmentSettings { standard, urgent } = request.into_inner();
@@ -245,13 +339,17 @@ pub async fn replace_acknowledgment_settings(
     .validate()
     .map_err(|error| ApiError::validation(format!("{error}.")))?;
     let source = serde_json::to_string(&texts).map_err(ApiError::internal)?;
+    let audit = Audit::new(&context, &caller, "acknowledgments.replace")
+        .on("organization", &caller.organization_id);
     state
         .db(move |conn| {
-            Ok(organizations::set_acknowledgment_texts(
-                conn,
-                &caller.organization_id,
-                Some(&source),
-            )?)
+            audit.write(conn, |conn| {
+                Ok(organizations::set_acknowledgment_texts(
+                    conn,
+                    &caller.organization_id,
+                    Some(&source),
+                )?)
+            })
         })
         .await?;
     Ok(web::Json(AcknowledgmentSettings {

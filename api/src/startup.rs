@@ -22,7 +22,7 @@ use crate::organization_settings::RulesCache;
 use crate::state::AppState;
 use crate::summarizer::Summarizer;
 use crate::{
-    auth, conversation_actions, directory, handoff, health, inbox, metrics, openapi, patient_app,
+    audit, auth, conversation_actions, directory, handoff, health, inbox, live, metrics, openapi, patient_app,
     routing_rules, telemetry,
 };
 
@@ -39,8 +39,10 @@ pub fn configure_routes(config: &mut ServiceConfig) {
                 .configure(routing_rules::configure)
                 .configure(inbox::configure)
                 .configure(conversation_actions::configure)
+            .configure(audit::configure)
                 .configure(directory::configure)
-                .configure(handoff::configure),
+                .configure(handoff::configure)
+                .configure(live::configure),
         );
 }
 
@@ -115,7 +117,10 @@ impl Application {
                 settings.auth_rate_per_minute,
                 settings.send_rate_per_minute,
             )),
+            events: Arc::new(live::EventHub::default()),
+            live: settings.live.clone(),
         };
+        live::start(&state, &settings.database.url, &settings.live);
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
             address: settings.bind.to_string(),
             cause,
@@ -124,13 +129,14 @@ impl Application {
             .local_addr()
             .map(|address| address.port())
             .unwrap_or_default();
-        let known_routes = web::Data::new(KnownRoutes::from_openapi(&openapi::document()));
+        let document = openapi::document();
+        let known_routes = web::Data::new(KnownRoutes::from_openapi(&document));
         let app_state = web::Data::new(state.clone());
         let cors_origins = settings.cors_origins.clone();
         crate::metrics::init();
         let server = HttpServer::new(move || {
             let (json, path, query) = extractor_configs();
-            let (app, document) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::document_base())
                 .app_data(app_state.clone())
@@ -140,7 +146,7 @@ impl Application {
                 .app_data(query)
                 .configure(configure_routes)
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
                 .default_service(web::to(fallback))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(cors(&cors_origins))

@@ -9,6 +9,7 @@ use persistence::{DbConnection, Pool, StoreError};
 use crate::auth::tokens::TokenKeys;
 use crate::error::ApiError;
 use crate::limits::RateLimits;
+use crate::live::{EventHub, LiveSettings};
 use crate::organization_settings::RulesCache;
 use crate::summarizer::Summarizer;
 
@@ -20,6 +21,9 @@ pub struct AppState {
     /// Drafts handoff summaries (LLM or extractive).
     pub summarizer: Arc<Summarizer>,
     pub limits: Arc<RateLimits>,
+    /// Wakes this instance's event streams (see [`crate::live`]).
+    pub events: Arc<EventHub>,
+    pub live: LiveSettings,
 }
 
 impl AppState {
@@ -30,9 +34,16 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let events = self.events.clone();
         web::block(move || {
             let mut conn = pool.get().map_err(StoreError::from)?;
-            work(&mut conn)
+            let result = work(&mut conn);
+            // SQLite has no NOTIFY: this process wrote, so this process wakes its streams (a
+            // read wakes them too, which costs them one empty query).
+            if matches!(*conn, DbConnection::Sqlite(_)) {
+                events.wake();
+            }
+            result
         })
         .await?
     }

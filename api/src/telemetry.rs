@@ -8,10 +8,15 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being handled, as logged and returned in `x-request-id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
 
 /// Installs the global subscriber: JSON lines (or compact text with `INBOX_LOG_FORMAT=text`),
 /// level from `RUST_LOG` (default `info`).
@@ -38,6 +43,7 @@ pub async fn request_log(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = uuid::Uuid::now_v7().to_string();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     let method = request.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();

@@ -16,6 +16,7 @@ pub fn optional_timestamp(at: Option<NaiveDateTime>) -> Option<String> {
     at.map(timestamp)
 }
 
+/// Whether a conversation is open (in the tabs `assigned`, `my_clinic` or `support`) or closed.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
@@ -60,7 +61,9 @@ impl MessageKind {
 
 /// A person, by id and name.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"}))]
 pub struct PersonRef {
+    #[schema(format = Uuid)]
     pub id: String,
     pub display_name: String,
 }
@@ -74,6 +77,8 @@ impl PersonRef {
     }
 }
 
+/// A message as its readers see it: from the patient, from staff, the clinic's automatic
+/// acknowledgment, or (staff only) an internal note.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a7b0-0000-7000-8000-000000000010",
@@ -85,14 +90,19 @@ impl PersonRef {
     "created_at": "2026-11-24T15:04:05.123Z"
 }))]
 pub struct MessageView {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub conversation_id: String,
     pub kind: MessageKind,
     /// `null` for automatic acknowledgments.
+    #[schema(required = true)]
     pub author: Option<PersonRef>,
     pub body: String,
     /// The sender's idempotency key, when one was given.
+    #[schema(required = true)]
     pub client_message_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

@@ -232,7 +232,7 @@ pub enum RefreshOutcome {
         family_id: String,
     },
     /// The token had already been spent: someone holds a copy. Its whole family is revoked.
-    Reused,
+    Reused { principal_id: String },
     /// Unknown, expired or revoked.
     Invalid,
 }
@@ -268,7 +268,7 @@ pub fn spend_refresh_token(
                 principal_id,
                 family_id,
             }),
-            (_, Some((_, family_id, Some(_)))) => {
+            (_, Some((principal_id, family_id, Some(_)))) => {
                 diesel::update(
                     refresh_tokens::table
                         .filter(refresh_tokens::family_id.eq(&family_id))
@@ -276,7 +276,7 @@ pub fn spend_refresh_token(
                 )
                 .set(refresh_tokens::revoked_at.eq(at))
                 .execute(conn)?;
-                Ok(RefreshOutcome::Reused)
+                Ok(RefreshOutcome::Reused { principal_id })
             }
             _ => Ok(RefreshOutcome::Invalid),
         }

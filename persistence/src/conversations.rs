@@ -11,6 +11,7 @@ use domain::routing::{RoutingDecision, Team};
 
 use crate::accounts::Patient;
 use crate::db::write_transaction;
+use crate::live;
 use crate::schema::{conversation_events, conversations, messages, patients};
 use crate::{new_id, now, DbConnection, StoreError};
 
@@ -230,19 +231,25 @@ fn insert_events(
         .collect::<Result<Vec<_>, StoreError>>()?;
     // One statement per event: the multi-backend connection has no batch insert, and a write
     // produces at most a few events.
-    for row in &rows {
+    for (row, event) in rows.iter().zip(events) {
         diesel::insert_into(conversation_events::table)
             .values(row)
             .execute(conn)?;
+        live::record_conversation_event(conn, conversation, event, row.actor_id.as_deref())?;
     }
     Ok(())
 }
 
-fn insert_message(conn: &mut DbConnection, message: &MessageRow) -> Result<(), StoreError> {
+/// Stores a message of `conversation` (as it stands after the write) and announces it.
+fn insert_message(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+    message: &MessageRow,
+) -> Result<(), StoreError> {
     diesel::insert_into(messages::table)
         .values(message)
         .execute(conn)?;
-    Ok(())
+    live::record_message(conn, conversation, message)
 }
 
 /// Applies a transition's state to the stored row (placement, claim, status) and records its
@@ -309,7 +316,7 @@ fn store_patient_message(
         in_reply_to: None,
         created_at: at,
     };
-    insert_message(conn, &stored)?;
+    insert_message(conn, row, &stored)?;
     let acknowledgment = match transition.acknowledgment {
         Some(kind) => {
             let acknowledgment = MessageRow {
@@ -324,7 +331,7 @@ fn store_patient_message(
                 // A microsecond later, so the timeline shows it after the message it answers.
                 created_at: at + Duration::microseconds(1),
             };
-            insert_message(conn, &acknowledgment)?;
+            insert_message(conn, row, &acknowledgment)?;
             Some(acknowledgment)
         }
         None => None,
@@ -391,6 +398,7 @@ pub fn start_by_patient(
         diesel::insert_into(conversations::table)
             .values(&row)
             .execute(conn)?;
+        live::record_created(conn, &row)?;
         insert_events(conn, &row, &transition.events, Some(&patient.id), at)?;
         let (stored, acknowledgment) =
             store_patient_message(conn, &row, &patient, message, &transition, at)?;
@@ -711,6 +719,7 @@ pub fn hand_off(
         let transition = state.hand_off(to, patient.assigned_clinician_id.as_deref())?;
         insert_message(
             conn,
+            row,
             &MessageRow {
                 id: new_id(),
                 conversation_id: row.id.clone(),
@@ -770,7 +779,7 @@ pub fn post_by_staff(
             row.unanswered_since = None;
             apply(conn, &mut row, &transition, Some(staff.id), at)?;
         }
-        insert_message(conn, &message)?;
+        insert_message(conn, &row, &message)?;
         Ok((row, message))
     })
 }
@@ -815,6 +824,7 @@ pub fn start_by_staff(
         diesel::insert_into(conversations::table)
             .values(&row)
             .execute(conn)?;
+        live::record_created(conn, &row)?;
         insert_events(conn, &row, &transition.events, Some(staff.id), at)?;
         post_by_staff(conn, staff, &row.id, body, false)
     })

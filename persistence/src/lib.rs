@@ -3,15 +3,19 @@
 //! transaction start); everything else is written once against [`DbConnection`].
 
 pub mod accounts;
+pub mod audit;
 pub mod conversations;
 pub mod db;
 pub mod directory;
 pub mod inbox;
+pub mod live;
 pub mod organizations;
 pub mod schema;
 pub mod search;
 
 pub use db::{Backend, DatabaseUrl, DbConnection, Pool, PooledConnection};
+/// Diesel's error, for callers that run their own work inside [`db::write_transaction`].
+pub use diesel::result::Error as DieselError;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 

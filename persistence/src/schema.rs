@@ -113,6 +113,7 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(conversation_events -> conversations (conversation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
     organizations,
     staff_members,
     patients,
@@ -122,3 +123,71 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     conversation_events,
 );
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+// The live inbox (migration `000003_live`).
+
+diesel::table! {
+    inbox_events (id) {
+        id -> BigInt,
+        organization_id -> Text,
+        conversation_id -> Text,
+        patient_id -> Text,
+        team -> Text,
+        kind -> Text,
+        internal -> Bool,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    read_markers (principal_id, conversation_id) {
+        principal_id -> Text,
+        conversation_id -> Text,
+        last_read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (organization_id) {
+        organization_id -> Text,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        organization_id -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(read_markers, messages);
+diesel::allow_tables_to_appear_in_same_query!(read_markers, conversations);

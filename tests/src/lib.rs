@@ -175,6 +175,8 @@ impl TestApp {
             auth_rate_per_minute: std::num::NonZeroU32::new(10_000).expect("non-zero"),
             send_rate_per_minute: std::num::NonZeroU32::new(10_000).expect("non-zero"),
             cors_origins: Vec::new(),
+            live: Default::default(),
+            webhooks: Default::default(),
         };
         adjust(&mut settings);
         let application = Application::build(&settings)

@@ -27,15 +27,16 @@ const RESOLUTION_REACH: usize = 7;
 const RECURRENCES: &str = "again, came back, come back, coming back, is back, are back, \
     returned, returning, recurring, worse, worsening";
 
-/// The distant past, or under control for long.
-const REMOTE_PAST: &str = "well controlled, under control, last month, last year, month ago, \
-    months ago, year ago, years ago, decades ago, years back, long ago, long time ago, \
-    as a child, as a kid, as a teen, as a teenager, when i was young, when i was younger, \
-    when i was little, when i was a kid, when i was a child, in the past, history of, used to, \
-    childhood";
+/// The distant past, or long-standing and known.
+const REMOTE_PAST: &str = "well controlled, under control, always have been, always had, \
+    for years, for a long time, been stable, in my teens, in my twenties, in my thirties, \
+    whole life, all my life, since i was a kid, since childhood, last month, last year, month ago, \
+    months ago, year ago, years ago, decades ago, years back, long ago, long time ago, as a child, \
+    as a kid, as a teen, as a teenager, when i was young, when i was younger, when i was little, \
+    when i was a kid, when i was a child, in the past, history of, used to, childhood";
 /// Words that bring a long-past event back to now: "years ago, and again today".
-const PRESENT_AGAIN: &str = "right now, just now, today, tonight, yesterday, last night, \
-    this morning, currently";
+const PRESENT_AGAIN: &str = "right now, just now, but now, and now, today, tonight, \
+    yesterday, last night, this morning, currently";
 
 /// Nouns that turn a cue right before them into a description: "seizure medication" is a
 /// drug, "stroke survivors" are people, neither is happening now.

@@ -7,8 +7,9 @@
 //! * A word with a real-word neighbour one typo away is written with `*`, which turns typo
 //!   tolerance off: `chok*` (not "cooking"), `stiff*` ("stuff"), `tired*` ("tried"), `droop*`
 //!   ("dropping"), `cancel*` ("cancer"), `massag*` ("message"), `think*` ("thank").
-//! * Urgent cues weigh little (2) as topic votes: they decide urgency, not the topic, so
-//!   "Billing question, but first: chest pain" stays a billing question.
+//! * Urgent rules weigh 2 as a topic vote, and vote once however many fire: they decide
+//!   urgency, not the topic, so "Billing question, but first: chest pain" stays a billing
+//!   question while "I have crushing chest pain" alone is clinical.
 //! * Device words ("app", "headset") weigh 1 and problem words ("crash", "won't turn on") 3, so
 //!   "dizzy after taking the headset off" stays clinical.
 //! * Everyday words that are only sometimes alarming are used inside phrases: "hurts me" is
@@ -89,8 +90,8 @@ const FALL_TAILS: &str = "fell down, fell over, fell off, fell on ~ floor, fell 
 const FALL_HARMS: &str = "not get up, broke*, hurt*, bleeding, injur*, not move, not walk, \
     not stand, hit ~ head";
 const FALL_RULE: &str = "urgent.fall";
-/// "not responding" is a person in danger only with a person as subject: apps stop responding
-/// all the time.
+/// "not responding" and "unresponsive" are a person in danger only with a person as subject:
+/// apps stop responding all the time.
 const UNRESPONSIVE_RULE: &str = "urgent.consciousness";
 
 const SPECS: &[Spec] = &[
@@ -129,7 +130,8 @@ const SPECS: &[Spec] = &[
          crush* chest, crushing pain, squeez* ~ chest, chest squeez*, heart hurt*, heart pain, \
          pain in ~ heart, angina, chest ~ killing me, chest ~ sitting on, sitting on ~ chest, \
          weight on ~ chest, elephant on ~ chest, heart attack, pain ~ left arm, pain down ~ arm, \
-         dolor de pecho, dolor en ~ pecho, crush* ~ chest, heart ... explod*",
+         dolor de pecho, dolor en ~ pecho, crush* ~ chest, heart ... explod*, chest ~ on fire, \
+         burning ~ chest, chest ~ burning, left arm ~ heavy, left arm ~ numb, left arm ~ tingl*",
     ),
     state(
         "urgent.breathing",
@@ -138,10 +140,11 @@ const SPECS: &[Spec] = &[
          hard time breathing, trouble breathing, trouble with breathing, difficulty breathing, \
          difficult to breathe, struggling to breathe, struggle to breathe, barely breathe, \
          hardly breathe, barely breathing, short of breath, shortness of breath, breathless, \
-         gasp*, chok*, suffocat*, wheez*, stopped breathing, lip ~ blue, turning blue, blue lip, \
+         gasp*, chok*, suffocat*, wheez*, stopped breathing, lip ~ blue, blue lip, \
          asthma attack, not get ~ air, not enough air, struggling for air, air hunger, \
          breathing ~ fast, breathing rapid*, labored breathing, laboured breathing, \
-         breathing ~ labored, no puedo respirar",
+         breathing ~ labored, no puedo respirar, face ~ blue, fingertips ~ blue, skin ~ blue, \
+         he ~ turning blue, she ~ turning blue, baby ~ turning blue",
     ),
     state(
         "urgent.allergic_reaction",
@@ -166,7 +169,9 @@ const SPECS: &[Spec] = &[
          not see out of, worst headache, thunderclap, sudden* severe headache, speech ~ weird, \
          speech ~ strange, speech ~ funny, speech ~ wrong, not feel ~ leg, not feel ~ arm, \
          not feel ~ face, not feel ~ feet, seeing double, face ~ tingl*, \
-         sudden* ~ not understand, not understand what ~ saying",
+         sudden* ~ not understand, not understand what ~ saying, side ~ numb, side ~ numbness, \
+         side ~ weak*, numb sudden*, numb all of a sudden, mouth ~ crooked, crooked ~ mouth, \
+         smile ~ crooked, lopsided",
     ),
     state(
         "urgent.bleeding",
@@ -177,7 +182,8 @@ const SPECS: &[Spec] = &[
          bleeding through, bled through, lot of blood, losing ~ blood, lost ~ blood, \
          blood everywhere, blood ~ everywhere, blood ~ soak*, deep cut, cut ~ badly, gash*, \
          soak* ~ blood, gushing, spurt*, cough* up blood, coughing blood, vomit* blood, \
-         throw* up blood, threw up blood, blood in ~ vomit, hemorrhag*, haemorrhag*",
+         throw* up blood, threw up blood, blood in ~ vomit, hemorrhag*, haemorrhag*, \
+         soak* through, bleeding ... soak*",
     ),
     event(
         "urgent.fall",
@@ -192,10 +198,10 @@ const SPECS: &[Spec] = &[
         "passed out, pass out, passing out, fainted, fainting, i faint, keep fainting, \
          i black* out, i keep black* out, he black* out, she black* out, lost consciousness, \
          lose consciousness, losing consciousness, loss of consciousness, unconscious, \
-         unresponsive, not wake ~ up, collaps*, knocked out, hit ~ head, bump* ~ head, \
-         bang* ~ head, head injury, concussion, vision ~ black, everything went black, \
-         everything went dark, vision went dark, found me on ~ floor, found ~ on the floor, \
-         woke up on ~ floor, not remember what happened",
+         not wake ~ up, collaps*, knocked out, hit ~ head, bump* ~ head, bang* ~ head, \
+         head injury, concussion, vision ~ black, everything went black, everything went dark, \
+         vision went dark, found me on ~ floor, found ~ on the floor, woke up on ~ floor, \
+         not remember what happened",
     ),
     event(
         "urgent.seizure",
@@ -209,7 +215,8 @@ const SPECS: &[Spec] = &[
          took ~ too many, too many ~ pill, too many ~ tablet*, whole bottle, entire bottle, \
          took ... on purpose, swallowed ~ pill, double dose, all of my pills at once, \
          all my pills at once, pills at once, handful of ~ pill, bunch of ~ pill, \
-         took ~ # ~ pill, took ~ # ~ tablet*, taken ~ # ~ pill, swallowed ~ # ~ pill",
+         took ~ # ~ pill, took ~ # ~ tablet*, taken ~ # ~ pill, swallowed ~ # ~ pill, \
+         took ... by mistake, wrong pill, wrong medication, wrong meds",
     ),
     event(
         ABUSE_RULE,
@@ -220,7 +227,8 @@ const SPECS: &[Spec] = &[
          domestic violence, domestic abuse, abus*, rape*, rapist, sexual* assault*, assault*, \
          molest*, threaten* to kill, threaten* to hurt, will kill me, push* me down, \
          afraid for my life, am in danger, are in danger, life is in danger, locked me in, \
-         not let me leave, push* me into, push* me against",
+         not let me leave, push* me into, push* me against, threaten* me, broke into ~ house, \
+         broke into ~ apartment, broke into ~ home",
     ),
     event(
         "urgent.violence",
@@ -275,9 +283,9 @@ const SPECS: &[Spec] = &[
          palpitation*, symptom*, flare*, discomfort, constipat*, diarrh*, stroke, allerg*, \
          concussion, healing, healed, heals, heart rate, pulse, blood pressure, heartbeat, \
          heart racing, cut, pale, motion sick*, cybersick*, seasick*, feel sick, feeling sick, \
-         flaring, jittery, gave out, giving out, buckled, buckling, shake, shaking, shaky, \
-         tremor*, vision ~ blurr*, clicking, popping, grinding, cracking, cracks, pain level, \
-         dolor*",
+         flaring, jittery, gave out, giving out, buckled, buckling, shaking, shaky, tremor*, \
+         vision ~ blurr*, clicking, popping, grinding, cracking, cracks, pain level, dolor*, \
+         flu, shake*",
     ),
     topic(
         "clinical.conditions",
@@ -317,9 +325,9 @@ const SPECS: &[Spec] = &[
         "clinical.wellbeing",
         "clinical",
         2,
-        "mood, stress*, sad, sadness, lonely, loneliness, grief, griev*, overwhelm*, coping, \
-         feeling down, feel down, feeling low, feel low, unmotivated, no motivation, crying, \
-         emotion*, irritab*",
+        "mood, stress*, sad, sadness, lonely, loneliness, grief, griev*, overwhelm*, feeling down, \
+         feel down, feeling low, feel low, unmotivated, no motivation, crying, emotion*, \
+         irritab*, coping*",
     ),
     topic(
         "clinical.self_care",
@@ -363,7 +371,7 @@ const SPECS: &[Spec] = &[
          treatment, progress, how often, how many minutes, how many times, every day, \
          every other day, each day, once a day, twice a day, supposed to do, list of exercises, \
          work on, mix it up, bored, same exercises, new exercises, different exercises, \
-         advanced level, ready for ~ level, ready for the next",
+         advanced level, ready for ~ level, ready for the next, continue ~ exercise*",
     ),
     topic(
         "care_plan.exercise",
@@ -395,7 +403,11 @@ const SPECS: &[Spec] = &[
          own device, not record*, spins forever, keeps spinning, loading forever, cracked, \
          screen ~ dark, goes dark, not count*, vibrat*, charge ~ headset, charge ~ controller*, \
          charge ~ battery, not track*, serial number, model number, so slow, really slow, \
-         very slow, too slow, is slow, running slow, slow to load",
+         very slow, too slow, is slow, running slow, slow to load, stopped responding, \
+         screen ~ black, goes black, new version, version, overheat*, headset ~ hot, \
+         phone ~ hot, is blank, shows blank, not find ~ app, app ~ not respond*, \
+         headset ~ not respond*, controller* ~ not respond*, screen ~ not respond*, \
+         not respond* to ~ tap*, not respond* to ~ touch",
     ),
     topic(
         "tech.devices",
@@ -404,7 +416,8 @@ const SPECS: &[Spec] = &[
         "app, application, headset, vr, virtual reality, controller*, device*, phone, smartphone, \
          tablet*, ipad, iphone, android, computer, laptop, website, browser, oculus, quest, \
          pico, goggles, software, hardware, screen, display, sound, connect*, video, tv, tech, \
-         link, button, settings, update*, timer, strap*, lens, lenses, image, picture",
+         link, button, settings, update*, strap*, lens, lenses, image, picture, timer*, graph, \
+         chart",
     ),
     topic(
         "billing.keywords",
@@ -418,8 +431,10 @@ const SPECS: &[Spec] = &[
          expensive, afford*, claim, eob, explanation of benefits, coverage, reimburs*, \
          discount*, coupon*, promo code, financial, statement, bank, transaction*, payment plan, \
          insurance plan, health plan, subscription plan, monthly plan, plan price, plan cost, \
-         plan fee, rental, cheap*, cheaper plan, plan options, premium, upgrade*, downgrade*, \
-         cancel* ~ subscription, collections, charity care, free trial, factura",
+         plan fee, cheap*, cheaper plan, plan options, premium, upgrade*, downgrade*, \
+         cancel* ~ subscription, collections, charity care, free trial, factura, rental*, \
+         covered, covered by, covered under, blue cross, aetna, cigna, united healthcare, \
+         kaiser, humana, tricare, bcbs",
     ),
     topic(
         "billing.explicit",
@@ -450,14 +465,15 @@ const SPECS: &[Spec] = &[
          phone session, make it ~ instead, can we make it, come in at, come in earlier, \
          come in later, come in on, anything earlier, anything later, earlier in the day, \
          instead of dr, see dr, different therapist, change therapist, switch therapist, \
-         new therapist",
+         new therapist, leave early, shorter session, shorten ~ session, start later, \
+         start earlier",
     ),
     topic(
         "scheduling.context",
         "scheduling",
         1,
         "visit, meeting, tomorrow, next week, monday, tuesday, wednesday, thursday, friday, \
-         saturday, sunday, weekend, reminder*, next time",
+         saturday, sunday, weekend, reminder*, next time, instead",
     ),
     topic(
         "account.keywords",
@@ -499,13 +515,17 @@ fn combinations(id: &str) -> Vec<String> {
             patterns.extend(split(FALL_TAILS).map(|tail| format!("{who} {tail}")));
             patterns.extend(split(FALL_HARMS).map(|harm| format!("{who} fell ... {harm}")));
         }
-        for verb in ["tripped", "slipped"] {
+        // Written as prefixes so that "tipped" and "sipped" are not read as typos.
+        for verb in ["tripped*", "slipped*"] {
             patterns.extend(split(FALL_HARMS).map(|harm| format!("{verb} ... {harm}")));
         }
     }
     if id == UNRESPONSIVE_RULE {
         let others = people().filter(|who| *who != "i");
-        patterns.extend(others.map(|who| format!("{who} ~ not respond*")));
+        for who in others {
+            patterns.push(format!("{who} ~ not respond*"));
+            patterns.push(format!("{who} ~ unresponsive"));
+        }
     }
     if id == ABUSE_RULE {
         for who in split(PRONOUNS) {

@@ -16,7 +16,7 @@ const FILLERS: &str = "a an the my his her their our your its this that is are w
     quite pretty kind sort bit little now still all getting gets got keep keeps kept suddenly \
     badly super extremely severely completely totally him them left right upper lower whole \
     entire both real";
-
+/// At most this many fillers between two words of a pattern.
 const MAX_FILLERS: usize = 2;
 /// Words a `~` in a pattern stands for, at most.
 const MAX_GAP: usize = 3;
@@ -181,8 +181,7 @@ pub(super) struct Matcher {
     /// The root's children by first byte (0: none, as the root is no one's child): every token
     /// starts here, and the root has the most children.
     root: Vec<u32>,
-    /// Words eligible for typo tolerance, bucketed by first byte (a typo in the first letter is
-    /// rare and would widen the net too much).
+    /// Words eligible for typo tolerance, bucketed by [`fuzzy_bucket`].
     fuzzy: Vec<Vec<FuzzyWord>>,
     patterns: Vec<Pattern>,
     by_first_word: Vec<Vec<usize>>,
@@ -215,7 +214,7 @@ impl MatcherBuilder {
         let mut matcher = Matcher {
             nodes: vec![Node::default()],
             root: vec![0; 256],
-            fuzzy: vec![Vec::new(); 256],
+            fuzzy: vec![Vec::new(); FUZZY_BUCKETS],
             patterns: self.patterns,
             by_first_word: vec![Vec::new(); self.ids.len()],
         };
@@ -231,11 +230,13 @@ impl MatcherBuilder {
                         matcher.nodes[node].exact.push(id);
                     }
                     let bytes = w.as_bytes();
-                    if bytes.len() >= MIN_FUZZY_LEN && w.is_ascii() {
-                        matcher.fuzzy[usize::from(bytes[0])].push(FuzzyWord {
-                            id,
-                            word: bytes.into(),
-                        });
+                    if bytes.len() >= MIN_FUZZY_LEN {
+                        if let Some(bucket) = fuzzy_bucket(bytes, bytes.len()) {
+                            matcher.fuzzy[bucket].push(FuzzyWord {
+                                id,
+                                word: bytes.into(),
+                            });
+                        }
                     }
                 }
             }
@@ -358,10 +359,10 @@ impl Matcher {
         }
         // A token that is itself a known word is not a typo of another one.
         if !matched_alone {
-            self.lookup_typo(word, hits);
+            self.lookup_typo(word, before, hits);
             if word.len() > MIN_FUZZY_LEN {
                 if let Some(singular) = word.strip_suffix(b"s") {
-                    self.lookup_typo(singular, hits);
+                    self.lookup_typo(singular, before, hits);
                 }
             }
         }
@@ -384,20 +385,31 @@ impl Matcher {
         Some(node)
     }
 
-    fn lookup_typo(&self, word: &[u8], hits: &mut Vec<(u32, usize)>) {
-        let Some(&first) = word.first() else { return };
-        if word.len() + 1 < MIN_FUZZY_LEN || !word.is_ascii() || first.is_ascii_digit() {
+    /// Records the words `word` is one typo away from; this token's hits start at `from`.
+    fn lookup_typo(&self, word: &[u8], from: usize, hits: &mut Vec<(u32, usize)>) {
+        if word.len() + 1 < MIN_FUZZY_LEN || !word.is_ascii() {
             return;
         }
-        for candidate in &self.fuzzy[usize::from(first)] {
-            if candidate.word.len().abs_diff(word.len()) <= 1
-                && one_typo_apart(&candidate.word, word)
-                && !hits.contains(&(candidate.id, 1))
-            {
+        let lengths = word.len() - 1..=word.len() + 1;
+        let buckets = lengths.filter_map(|len| fuzzy_bucket(word, len));
+        for candidate in buckets.flat_map(|bucket| &self.fuzzy[bucket]) {
+            if one_typo_apart(&candidate.word, word) && !hits[from..].contains(&(candidate.id, 1)) {
                 hits.push((candidate.id, 1));
             }
         }
     }
+}
+
+const MAX_FUZZY_LEN: usize = 32;
+const FUZZY_BUCKETS: usize = 26 * (MAX_FUZZY_LEN + 1);
+
+/// Where words of length `len` starting like `word` are kept for typo lookups: by first letter
+/// (a typo there is rare and would widen the net too much) and length (a typo changes it by at
+/// most one). Only words starting with a letter a–z have typo tolerance.
+fn fuzzy_bucket(word: &[u8], len: usize) -> Option<usize> {
+    let first = *word.first()?;
+    (first.is_ascii_lowercase() && len <= MAX_FUZZY_LEN)
+        .then(|| usize::from(first - b'a') * (MAX_FUZZY_LEN + 1) + len)
 }
 
 /// One missing, extra or swapped-adjacent letter, or one vowel written as another. Consonant

@@ -11,14 +11,14 @@ use super::matcher::{
     parse_pattern, Found, Matcher, MatcherBuilder, PatternError, MAX_PATTERN_CHARS,
     MAX_PATTERN_WORDS,
 };
-use super::text::tokenize;
-use super::{defaults, Category, RoutingDecision};
+use super::text::{tokenize, Tokens};
+use super::{defaults, Category, RoutingDecision, Team};
 
 /// The only rule-set format this code reads.
 pub(super) const RULE_SET_VERSION: u32 = 1;
 /// Bounds that keep routing fast whatever an admin uploads.
 const MAX_RULES: usize = 200;
-const MAX_PATTERNS_PER_RULE: usize = 500;
+const MAX_PATTERNS_PER_RULE: usize = 1000;
 const MAX_RULE_ID_CHARS: usize = 64;
 const MIN_WEIGHT: i64 = 1;
 const MAX_WEIGHT: i64 = 10;
@@ -58,21 +58,27 @@ const TOPICS: [Category; 6] = [
 /// * `kind`: `"urgent"` rules flag the message urgent (it goes to Support at once, whatever the
 ///   topic); `"topic"` rules only vote for their category.
 /// * `category`: `clinical`, `care_plan`, `tech`, `billing`, `scheduling` or `account`. Each
-///   match adds `weight` (1–10) to it, at most three matches per rule; the highest total wins, a
-///   tie goes to the earlier category in that list, and below 2 the message is `general`. An
-///   urgent rule's match also hides topic matches inside it, so "chest pain" in a billing
-///   question does not outvote the billing question.
+///   match of a topic rule adds `weight` (1–10) to it, at most three matches per rule. Urgent
+///   rules that fire add, per category, only the largest of their weights: they say what is
+///   wrong, not what the message asks. The highest total wins, a tie goes to the earlier
+///   category in that list, and below 2 the message is `general`. A match hides the topic
+///   matches of other rules inside it when it is urgent or longer ("chest pain" is not also a
+///   clinical "pain", "payment plan" is not a care "plan").
 /// * `patterns`: words matched on normalised text (lowercase, accents and punctuation removed,
 ///   "can't"/"cant"/"cannot" all read "can not"). A word matches itself, its plural, and — from
 ///   five letters — one typo (missing, extra or swapped letter, or one vowel for another). A
 ///   trailing `*` matches any ending, without typo tolerance. `~` stands for up to three words
-///   of any kind, and a few fillers ("my", "is", "really", "feels") may sit between any two
-///   words, so `lip swollen` matches "my lips feel swollen". A word split in two in the message
-///   still matches ("head set" for `headset`).
-/// * `negatable` (default false): a match preceded by a negation in its clause ("no chest
-///   pain", "I'm not suicidal", "never had a seizure") or in a sentence placed in the distant
-///   past ("years ago", "as a kid") does not count. Doubt is not negation: "not sure but my
-///   chest hurts" counts.
+///   of any kind, `...` (once per pattern) for any number of words in the same sentence, `#`
+///   for a number of two or more digits. A few fillers ("my", "is", "really", "feels") may sit
+///   between any two words, so `lip swollen` matches "my lips feel swollen". A word split in
+///   two in the message still matches ("head set" for `headset`). Patterns never match across
+///   sentences. At most 8 words and 80 characters.
+/// * `negatable` (default false): a match does not count when a negation precedes it in its
+///   clause ("no chest pain", "I'm not suicidal", "never had a seizure"), when its sentence
+///   places it in the distant past or under long control ("years ago", "as a kid", "well
+///   controlled") without bringing it back ("again", "today"), or when it describes a noun
+///   ("seizure medication", "stroke survivors"). Doubt is not negation: "not sure but my chest
+///   hurts" counts.
 /// * `resolvable` (default false): a match followed by a resolution ("is gone", "went away",
 ///   "stopped", "is better") does not count. Leave it off for events — a seizure that stopped
 ///   still happened.
@@ -307,6 +313,20 @@ fn compile_rule(
     })
 }
 
+/// Overlapping matches of one rule ("my plan", "plan") are one mention. `group` is sorted by
+/// start, longest first.
+fn mentions(group: &[&Found]) -> i64 {
+    let mut mentions = 0;
+    let mut covered_to = 0;
+    for f in group {
+        if f.start >= covered_to {
+            mentions += 1;
+            covered_to = f.end;
+        }
+    }
+    mentions
+}
+
 /// Keeps an error message one readable line even for a pasted paragraph.
 fn shorten(pattern: &str) -> String {
     const SHOWN: usize = 40;
@@ -328,16 +348,7 @@ impl ValidatedRuleSet {
     pub fn route(&self, text: &str) -> RoutingDecision {
         let tokens = tokenize(text);
         let found = self.matcher.find(&tokens);
-        let mut context = Context::new(&tokens, &self.lexicon);
-        let mut standing: Vec<&Found> = Vec::with_capacity(found.len());
-        for f in &found {
-            let rule = &self.rules[f.rule];
-            let negated = rule.negatable && context.is_negated(f.start, f.end);
-            let resolved = rule.resolvable && context.is_resolved(f.start, f.end);
-            if !negated && !resolved {
-                standing.push(f);
-            }
-        }
+        let standing = self.standing(&tokens, &found);
         // Only urgent or multi-word matches can hide others; usually there are few.
         let hiders: Vec<&Found> = standing
             .iter()
@@ -345,15 +356,14 @@ impl ValidatedRuleSet {
             .filter(|f| self.rules[f.rule].kind == Kind::Urgent || f.end - f.start > 1)
             .collect();
         let mut counted: Vec<&Found> = standing
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|f| !hiders.iter().any(|other| self.hides(other, f)))
             .collect();
         counted.sort_by_key(|f| (f.rule, f.start, Reverse(f.end)));
 
         let mut scores = [0_i64; TOPICS.len()];
-        // Urgent cues say what is wrong, not what the message asks: they vote once, with the
-        // weight of the strongest, however many of them fire.
+        // Urgent cues say what is wrong, not what the message asks: per category they vote
+        // once, with the weight of the strongest, however many of them fire.
         let mut urgent_votes = [0_i64; TOPICS.len()];
         let mut urgent = false;
         let mut matched_rules = Vec::new();
@@ -366,37 +376,23 @@ impl ValidatedRuleSet {
                     urgent_votes[rule.topic] = urgent_votes[rule.topic].max(rule.weight);
                 }
                 Kind::Topic => {
-                    // Overlapping matches of one rule ("my plan", "plan") are one mention.
-                    let mut mentions = 0;
-                    let mut covered_to = 0;
-                    for f in group {
-                        if f.start >= covered_to {
-                            mentions += 1;
-                            covered_to = f.end;
-                        }
-                    }
-                    scores[rule.topic] += rule.weight * mentions.min(MAX_COUNTED_PER_RULE);
+                    scores[rule.topic] += rule.weight * mentions(group).min(MAX_COUNTED_PER_RULE);
                 }
             }
             matched_rules.push(self.source.rules[first.rule].id.clone());
         }
-        for (score, vote) in scores.iter_mut().zip(urgent_votes) {
-            *score += vote;
-        }
 
-        let (best, score) =
-            scores.iter().enumerate().fold(
-                (0, 0),
-                |best, (i, &s)| if s > best.1 { (i, s) } else { best },
-            );
-        let category = if score >= MIN_TOPIC_SCORE {
-            TOPICS[best]
-        } else {
-            Category::General
-        };
+        let mut category = Category::General;
+        let mut best = MIN_TOPIC_SCORE - 1;
+        for ((topic, score), vote) in TOPICS.into_iter().zip(scores).zip(urgent_votes) {
+            if score + vote > best {
+                best = score + vote;
+                category = topic;
+            }
+        }
         RoutingDecision {
             team: if urgent {
-                super::Team::Support
+                Team::Support
             } else {
                 category.team()
             },
@@ -404,6 +400,20 @@ impl ValidatedRuleSet {
             category,
             matched_rules,
         }
+    }
+
+    /// The matches that the words around them do not take back.
+    fn standing<'f>(&self, tokens: &Tokens, found: &'f [Found]) -> Vec<&'f Found> {
+        let mut context = Context::new(tokens, &self.lexicon);
+        found
+            .iter()
+            .filter(|f| {
+                let rule = &self.rules[f.rule];
+                let negated = rule.negatable && context.is_negated(f.start, f.end);
+                let resolved = rule.resolvable && context.is_resolved(f.start, f.end);
+                !negated && !resolved
+            })
+            .collect()
     }
 
     /// Whether match `a` hides topic match `b` inside it: an urgent cue hides the topic words

@@ -286,6 +286,10 @@ fn safety_cues_are_urgent() {
         "I think I'm having a severe allergic reaction.",
         "High fever and a stiff neck since this morning.",
         "My blood sugar is really low and I'm shaking.",
+        "My husband is not responding.",
+        "My grandfather tripped and now he can't move his leg.",
+        "I just took 20 of my sleeping pills.",
+        "My partner is going to hurt me, I'm scared.",
     ]);
 }
 
@@ -351,6 +355,8 @@ fn resolved_and_long_past_cues_are_not_urgent() {
         "I have a history of seizures.",
         "My old seizure medication makes me sleepy.",
         "I'm a stroke survivor, can VR help my balance?",
+        "My seizures have been well controlled for five years.",
+        "I've been a little short of breath on stairs all my life.",
     ]);
 }
 
@@ -413,7 +419,12 @@ fn everyday_words_near_a_cue_are_not_urgent() {
         "Thanks, my stroke rehab is going well.",
         "I have a question about the breathing exercises.",
         "I get a bit out of breath on the bike, is that normal?",
+        "The app is not responding.",
+        "The app is unresponsive after the update.",
+        "I just took 2 of my pain pills before the session.",
+        "She said the new exercise might hurt me a little at first.",
     ]);
+    assert_routes("The app is not responding.", Category::Tech, false);
     // "changed" is one letter from "charged", "messages" one from "massage".
     assert_routes("I changed my password last week.", Category::Account, false);
     assert_routes(
@@ -699,15 +710,15 @@ fn validation_checks_category_weight_and_patterns() {
     );
 
     let mut set = small_set();
-    set.rules[1].patterns = vec!["bill".to_string(); 501];
+    set.rules[1].patterns = vec!["bill".to_string(); 1001];
     assert_rejected(
         set,
         RuleSetError::TooManyPatterns {
             id: "billing.words".to_string(),
-            count: 501,
-            max: 500,
+            count: 1001,
+            max: 1000,
         },
-        "501 patterns",
+        "1001 patterns",
     );
 
     for pattern in [

@@ -1,0 +1,237 @@
+//! The audit trail at the HTTP edge: who (the caller), what (action and target), when, request
+//! id and client address. Writes record their row inside the transaction of the change; reads
+//! record theirs after a successful read. Refused requests leave no row — except failed
+//! sign-ins, which are the point of auditing sign-ins.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, get, web, FromRequest, HttpMessage, HttpRequest};
+use chrono::{DateTime, NaiveDateTime};
+use persistence::audit::{self, AuditEvent, AuditFilter, NewAuditEvent};
+use persistence::db::write_transaction;
+use persistence::DbConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{AdminCaller, Caller};
+use crate::error::{ApiError, Problem};
+use crate::pagination::Paged;
+use crate::state::AppState;
+use crate::telemetry::RequestId;
+use crate::views::timestamp;
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    pub request_id: Option<String>,
+    /// The socket peer; forwarded-for headers are client-controlled and not recorded as fact.
+    pub client_address: Option<String>,
+}
+
+impl FromRequest for RequestContext {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(RequestContext {
+            request_id: request.extensions().get::<RequestId>().map(|id| id.0.clone()),
+            client_address: request.peer_addr().map(|address| address.ip().to_string()),
+        }))
+    }
+}
+
+/// An action on a target, by the caller, to be recorded.
+#[derive(Debug, Clone)]
+pub struct Audit(NewAuditEvent);
+
+impl Audit {
+    pub fn new(context: &RequestContext, caller: &Caller, action: &str) -> Audit {
+        Audit(NewAuditEvent {
+            organization_id: Some(caller.organization_id.clone()),
+            actor_id: Some(caller.id.clone()),
+            actor_role: Some(caller.role.as_str().to_owned()),
+            action: action.to_owned(),
+            request_id: context.request_id.clone(),
+            client_address: context.client_address.clone(),
+            ..NewAuditEvent::default()
+        })
+    }
+
+    /// A sign-in attempt: the actor is known only when the email matched an account.
+    pub fn sign_in(context: &RequestContext, action: &str, actor: Option<(&str, &str, &str)>) -> Audit {
+        Audit(NewAuditEvent {
+            organization_id: actor.map(|(_, organization, _)| organization.to_owned()),
+            actor_id: actor.map(|(id, _, _)| id.to_owned()),
+            actor_role: actor.map(|(_, _, role)| role.to_owned()),
+            action: action.to_owned(),
+            request_id: context.request_id.clone(),
+            client_address: context.client_address.clone(),
+            ..NewAuditEvent::default()
+        })
+    }
+
+    pub fn on(mut self, target_type: &str, target_id: &str) -> Audit {
+        self.0.target_type = Some(target_type.to_owned());
+        self.0.target_id = Some(target_id.to_owned());
+        self
+    }
+
+    pub fn record(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        Ok(audit::record(conn, &self.0)?)
+    }
+
+    /// Runs a change and records it in the same transaction: both commit or neither.
+    pub fn write<T>(
+        &self,
+        conn: &mut DbConnection,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        write_transaction(conn, |conn| {
+            let value = work(conn)?;
+            self.record(conn)?;
+            Ok(value)
+        })
+    }
+
+    /// Like [`Audit::write`] for a change whose target exists only once it is made (a new
+    /// conversation).
+    pub fn write_about<T>(
+        &self,
+        conn: &mut DbConnection,
+        target_type: &str,
+        target_of: impl FnOnce(&T) -> String,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        write_transaction(conn, |conn| {
+            let value = work(conn)?;
+            self.clone().on(target_type, &target_of(&value)).record(conn)?;
+            Ok(value)
+        })
+    }
+
+    /// Runs a read and records it once it succeeded.
+    pub fn read<T>(
+        &self,
+        conn: &mut DbConnection,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let value = work(conn)?;
+        self.record(conn)?;
+        Ok(value)
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this actor's rows.
+    pub actor_id: Option<String>,
+    /// Only this action, e.g. `conversation.claim`.
+    pub action: Option<String>,
+    /// Only rows about this target id.
+    pub target_id: Option<String>,
+    /// RFC 3339; rows at or after it.
+    pub since: Option<String>,
+    /// RFC 3339; rows before it.
+    pub until: Option<String>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One audit row: ids only, never message text or names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub actor_role: Option<String>,
+    /// `auth.sign_in`, `auth.sign_in_failed`, `auth.refresh`, `conversation.read`,
+    /// `conversation.messages.read`, `message.send`, `conversation.claim`, … .
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+    pub occurred_at: String,
+}
+
+impl AuditEntry {
+    fn of(row: AuditEvent) -> Self {
+        AuditEntry {
+            id: row.id,
+            actor_id: row.actor_id,
+            actor_role: row.actor_role,
+            action: row.action,
+            target_type: row.target_type,
+            target_id: row.target_id,
+            request_id: row.request_id,
+            client_address: row.client_address,
+            occurred_at: timestamp(row.occurred_at),
+        }
+    }
+}
+
+fn parse_time(name: &str, value: Option<&String>) -> Result<Option<NaiveDateTime>, ApiError> {
+    value
+        .map(|raw| {
+            DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.naive_utc())
+                .map_err(|_| ApiError::invalid_request(format!("{name} must be an RFC 3339 time.")))
+        })
+        .transpose()
+}
+
+/// The organization's audit trail, newest first.
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "listAuditEvents",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit rows", body = Paged<AuditEntry>),
+        (status = 400, description = "Bad filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<Paged<AuditEntry>>, ApiError> {
+    let limit = crate::pagination::PageParams {
+        limit: query.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            uuid::Uuid::parse_str(cursor)
+                .map(|id| id.to_string())
+                .map_err(|_| ApiError::invalid_request("The cursor is not one this API issued."))
+        })
+        .transpose()?;
+    let filter = AuditFilter {
+        actor_id: query.actor_id.clone(),
+        action: query.action.clone(),
+        target_id: query.target_id.clone(),
+        since: parse_time("since", query.since.as_ref())?,
+        until: parse_time("until", query.until.as_ref())?,
+    };
+    let (rows, more) = state
+        .db(move |conn| Ok(audit::list(conn, &caller.organization_id, &filter, before.as_deref(), limit)?))
+        .await?;
+    let next_cursor = if more { rows.last().map(|row| row.id.clone()) } else { None };
+    Ok(web::Json(Paged {
+        items: rows.into_iter().map(AuditEntry::of).collect(),
+        next_cursor,
+    }))
+}
+
+pub fn configure(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config.service(list_audit_events);
+}

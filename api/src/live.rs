@@ -1,0 +1,425 @@
+//! The live inbox: `GET /v1/events`, a server-sent-events stream per caller.
+//!
+//! Streams tail the `inbox_events` log (see `persistence::live`) with the caller's visibility:
+//! staff get their organization's events (support agents only Support's), patients only the
+//! messages of their own conversations. Event ids are log ids, so `Last-Event-ID` resumes with
+//! `id > N` and nothing written meanwhile is lost.
+//!
+//! A stream reads the log when woken: on PostgreSQL by `NOTIFY` through one listener connection
+//! per instance (so every instance behind a load balancer hears every write), on SQLite by the
+//! handlers of this process. The wake-up carries nothing, and a periodic poll backs it up, so a
+//! lost notification delays an event but never drops it.
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use domain::access::visible_team;
+use domain::roles::Role;
+use futures_util::StreamExt;
+use persistence::live::{self, Audience, InboxEventRow};
+use persistence::{DbConnection, Pool, StoreError};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::inbox::{staff_actor, InboxCounts};
+use crate::state::AppState;
+
+/// Timing of the streams and the log.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// How often a stream reads the log without a wake-up (the safety net).
+    pub poll_interval: Duration,
+    /// How often an idle stream sends a comment, so proxies keep it open.
+    pub heartbeat_interval: Duration,
+    /// How long events are kept for resuming; older resume points get `resync`.
+    pub retention: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            heartbeat_interval: Duration::from_secs(15),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Events a stream reads from the log at once.
+const BATCH: i64 = 200;
+/// Frames buffered for a slow client before the stream waits for it.
+const STREAM_BUFFER: usize = 64;
+/// What clients wait before reconnecting, sent as the stream's `retry:` field.
+const RECONNECT_MILLIS: u64 = 2_000;
+/// Wait before the listener reconnects after losing its connection.
+const LISTENER_RETRY: Duration = Duration::from_secs(2);
+
+/// Wakes this instance's streams when the log may have grown.
+#[derive(Debug)]
+pub struct EventHub {
+    version: watch::Sender<u64>,
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        Self {
+            version: watch::Sender::new(0),
+        }
+    }
+}
+
+impl EventHub {
+    pub fn wake(&self) {
+        self.version.send_modify(|version| *version = version.wrapping_add(1));
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+/// Starts the background work of the live inbox: the PostgreSQL listener (when the database is
+/// PostgreSQL) and the pruning of old events.
+pub fn start(state: &AppState, database_url: &persistence::DatabaseUrl, settings: &LiveSettings) {
+    // On the runtime that builds the application (the server's, or a test's), not a worker's.
+    if database_url.backend() == persistence::Backend::Postgres {
+        tokio::spawn(listen(
+            database_url.as_str().to_owned(),
+            state.events.clone(),
+        ));
+    }
+    tokio::spawn(prune_periodically(state.pool.clone(), settings.retention));
+}
+
+/// Holds one `LISTEN` connection for as long as the process runs, reconnecting when it drops.
+/// tokio-postgres is used for this connection only: Diesel cannot receive notifications.
+async fn listen(url: String, hub: std::sync::Arc<EventHub>) {
+    loop {
+        match listen_once(&url, &hub).await {
+            Ok(()) => tracing::warn!("the events listener connection closed; reconnecting"),
+            Err(error) => tracing::warn!(%error, "the events listener failed; reconnecting"),
+        }
+        // Whatever was committed while deaf is in the log: have the streams look.
+        hub.wake();
+        tokio::time::sleep(LISTENER_RETRY).await;
+    }
+}
+
+async fn listen_once(url: &str, hub: &EventHub) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    // The connection delivers query results and notifications alike; it must be polled while
+    // the LISTEN runs.
+    let statement = format!("LISTEN {}", live::CHANNEL);
+    let subscribe = client.batch_execute(&statement);
+    tokio::pin!(subscribe);
+    let mut subscribed = false;
+    loop {
+        tokio::select! {
+            result = &mut subscribe, if !subscribed => {
+                result?;
+                subscribed = true;
+                tracing::info!("listening for inbox events");
+                hub.wake();
+            }
+            message = messages.next() => match message {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => hub.wake(),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error),
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+async fn prune_periodically(pool: Pool, retention: Duration) {
+    // Pruning a day-long log every few minutes keeps each delete small.
+    let mut every = tokio::time::interval((retention / 24).max(Duration::from_secs(60)));
+    loop {
+        every.tick().await;
+        let Ok(retention) = chrono::Duration::from_std(retention) else {
+            return;
+        };
+        let cutoff = persistence::now() - retention;
+        match read(&pool, move |conn| live::prune(conn, cutoff)).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned old inbox events"),
+            Err(error) => tracing::warn!(error = %error.0, "pruning inbox events failed"),
+        }
+    }
+}
+
+/// A stream's database reads. They go around [`AppState::db`] on purpose: that one wakes the
+/// streams after SQLite work, and a stream's own reads must not wake them all again.
+async fn read<T, F>(pool: &Pool, work: F) -> Result<T, ReadError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|error| ReadError(error.to_string()))?
+    .map_err(|error| ReadError(error.to_string()))
+}
+
+#[derive(Debug)]
+struct ReadError(String);
+
+/// Where a new stream starts reading.
+struct Start {
+    after_id: i64,
+    /// The resume point is older than the log keeps: the client must reload.
+    resync: bool,
+}
+
+fn start_of(last_event_id: Option<i64>, newest: i64, oldest: Option<i64>) -> Start {
+    match last_event_id {
+        None => Start {
+            after_id: newest,
+            resync: false,
+        },
+        // An id the client saw was committed, so one older than the oldest kept was pruned,
+        // and so may be events after it.
+        Some(last) if last > 0 && oldest.is_none_or(|oldest| last < oldest) => Start {
+            after_id: newest,
+            resync: true,
+        },
+        Some(last) => Start {
+            after_id: last,
+            resync: false,
+        },
+    }
+}
+
+fn frame(event: &InboxEventRow) -> Bytes {
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        event.id, event.kind, event.payload
+    ))
+}
+
+fn unnamed_frame(kind: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+/// The live inbox of the caller, as server-sent events.
+///
+/// Staff receive the changes of the conversations they may see — `conversation_created`,
+/// `message_created` (internal notes too), `claimed`, `released`, `closed`, `reopened`,
+/// `escalated`, `flagged_urgent`, `handed_off`, `routed`, `assigned`, `started` — each followed by
+/// a `counts` event with the caller's inbox counts. Patients receive `message_created` for the
+/// messages and acknowledgments of their own conversations, nothing else. `data` is JSON with
+/// ids, kinds and states only (no message text, no names): fetch the resource to show it.
+///
+/// Every event but `counts` and `resync` has an `id:`. After a dropped connection, reconnect with
+/// `Last-Event-ID` to receive everything written since; when that point is older than the
+/// retention window (a day) the stream starts with a `resync` event and the client should reload
+/// its lists. A `: keep-alive` comment is sent every 15 seconds. Use a fetch-based SSE client:
+/// the stream needs the `Authorization` header like every other operation.
+#[utoipa::path(
+    tag = "live",
+    operation_id = "streamEvents",
+    security(("bearer" = [])),
+    params(
+        ("Last-Event-ID" = Option<i64>, Header, description = "The id of the last event received, to resume after it"),
+    ),
+    responses(
+        (status = 200, description = "The event stream; it stays open", body = String, content_type = "text/event-stream",
+            example = "id: 42\nevent: message_created\ndata: {\"conversation_id\":\"0193a7b0-0000-7000-8000-000000000020\",\"message_id\":\"0193a7b0-0000-7000-8000-000000000021\",\"message_kind\":\"patient\"}\n\n"),
+        (status = 400, description = "Last-Event-ID is not an event id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events")]
+pub async fn stream_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let last_event_id = request
+        .headers()
+        .get("last-event-id")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|value| value.trim().parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| ApiError::invalid_request("Last-Event-ID must be an event id."))
+        })
+        .transpose()?;
+    let audience = match caller.role {
+        Role::Patient => Audience::Patient {
+            organization_id: caller.organization_id.clone(),
+            patient_id: caller.id.clone(),
+        },
+        role => Audience::Staff {
+            organization_id: caller.organization_id.clone(),
+            visible_team: visible_team(role),
+        },
+    };
+    let (newest, oldest) = read(&state.pool, live::log_bounds)
+        .await
+        .map_err(|error| ApiError::from(StoreError::Unavailable(error.0)))?;
+    let start = start_of(last_event_id, newest, oldest);
+    let (frames, receiver) = mpsc::channel(STREAM_BUFFER);
+    let stream = Stream {
+        state: state.get_ref().clone(),
+        caller,
+        audience,
+        frames,
+    };
+    actix_web::rt::spawn(stream.run(start));
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|frame| (Ok::<_, actix_web::Error>(frame), receiver))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        // Asks nginx-style proxies not to buffer the stream.
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
+
+/// One open stream: a task that feeds frames to the response until the client goes away.
+struct Stream {
+    state: AppState,
+    caller: Caller,
+    audience: Audience,
+    frames: mpsc::Sender<Bytes>,
+}
+
+/// The client hung up; the stream ends.
+struct Gone;
+
+impl Stream {
+    async fn send(&self, frame: Bytes) -> Result<(), Gone> {
+        self.frames.send(frame).await.map_err(|_| Gone)
+    }
+
+    async fn run(self, start: Start) {
+        // Subscribing before the first read means no wake-up between that read and the wait is
+        // missed.
+        let mut wake = self.state.events.subscribe();
+        let settings = self.state.live.clone();
+        let _ = self.feed(start, &mut wake, &settings).await;
+    }
+
+    async fn feed(
+        &self,
+        start: Start,
+        wake: &mut watch::Receiver<u64>,
+        settings: &LiveSettings,
+    ) -> Result<(), Gone> {
+        // Sent at once, so the response starts (and the client knows it is subscribed) before any
+        // event is due.
+        self.send(Bytes::from(format!("retry: {RECONNECT_MILLIS}\n\n")))
+            .await?;
+        if start.resync {
+            self.send(unnamed_frame("resync", &json!({"last_event_id": start.after_id})))
+                .await?;
+        }
+        let mut after_id = start.after_id;
+        let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+        let mut poll = tokio::time::interval(settings.poll_interval);
+        heartbeat.reset();
+        poll.reset();
+        loop {
+            after_id = self.deliver_new(after_id).await?;
+            tokio::select! {
+                changed = wake.changed() => {
+                    if changed.is_err() {
+                        return Err(Gone);
+                    }
+                }
+                _ = poll.tick() => {}
+                _ = heartbeat.tick() => self.send(Bytes::from_static(b": keep-alive\n\n")).await?,
+            }
+        }
+    }
+
+    /// Sends the events after `after_id`, then fresh counts to staff; returns the last id sent.
+    async fn deliver_new(&self, mut after_id: i64) -> Result<i64, Gone> {
+        let mut delivered = false;
+        loop {
+            let audience = self.audience.clone();
+            let events = match read(&self.state.pool, move |conn| {
+                live::events_after(conn, &audience, after_id, BATCH)
+            })
+            .await
+            {
+                Ok(events) => events,
+                Err(error) => {
+                    // The next wake-up or poll tries again from the same point.
+                    tracing::warn!(error = %error.0, "reading inbox events failed");
+                    break;
+                }
+            };
+            for event in &events {
+                self.send(frame(event)).await?;
+                after_id = event.id;
+                delivered = true;
+            }
+            if i64::try_from(events.len()).unwrap_or(BATCH) < BATCH {
+                break;
+            }
+        }
+        if delivered && self.caller.role != Role::Patient {
+            let caller = self.caller.clone();
+            let counts = read(&self.state.pool, move |conn| {
+                persistence::inbox::counts(conn, &staff_actor(&caller))
+            })
+            .await;
+            match counts.map(InboxCounts::from).map(serde_json::to_value) {
+                Ok(Ok(data)) => self.send(unnamed_frame("counts", &data)).await?,
+                // Counts are a convenience; the events themselves went out.
+                _ => tracing::warn!("computing the counts of a stream failed"),
+            }
+        }
+        Ok(after_id)
+    }
+}
+
+pub fn configure(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config.service(stream_events);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_stream_starts_at_the_newest_event() {
+        let start = start_of(None, 42, Some(7));
+        assert_eq!((start.after_id, start.resync), (42, false));
+    }
+
+    #[test]
+    fn a_kept_resume_point_resumes_after_it() {
+        let start = start_of(Some(10), 42, Some(7));
+        assert_eq!((start.after_id, start.resync), (10, false));
+    }
+
+    #[test]
+    fn a_pruned_resume_point_asks_for_a_resync() {
+        let start = start_of(Some(3), 42, Some(7));
+        assert_eq!((start.after_id, start.resync), (42, true));
+        let emptied = start_of(Some(3), 0, None);
+        assert!(emptied.resync);
+    }
+
+    #[test]
+    fn resuming_at_zero_on_an_empty_log_is_no_resync() {
+        assert!(!start_of(Some(0), 0, None).resync);
+    }
+}

@@ -1,0 +1,200 @@
+//! Tests that need real `inbox serve` processes: several instances on one database, and a server
+//! killed mid-work. They use the backend of `INBOX_TEST_DATABASE_URL` like the HTTP tests (a fresh
+//! database per test), or a temporary SQLite file when it is unset.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
+const JWT_SECRET: &str = "process-test-secret-process-test-secret";
+
+/// A database for one test: a fresh PostgreSQL database (dropped at the end) or a SQLite file.
+enum TestDatabase {
+    Postgres { admin_url: String, name: String },
+    Sqlite(tempfile::TempDir),
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        match std::env::var(TEST_DATABASE_ENV) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let name = format!("inbox_proc_{}", uuid::Uuid::now_v7().simple());
+                admin(&admin_url, &format!("CREATE DATABASE \"{name}\"")).await;
+                TestDatabase::Postgres { admin_url, name }
+            }
+            _ => TestDatabase::Sqlite(tempfile::tempdir().unwrap()),
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            TestDatabase::Postgres { admin_url, name } => {
+                let (base, _) = admin_url.rsplit_once('/').unwrap();
+                format!("{base}/{name}")
+            }
+            TestDatabase::Sqlite(dir) => dir.path().join("inbox.db").display().to_string(),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; the cleanup gets a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().unwrap().block_on(admin(
+                    &admin_url,
+                    &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                ))
+            })
+            .join();
+        }
+    }
+}
+
+async fn admin(url: &str, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|error| panic!("{TEST_DATABASE_ENV} is unreachable: {error}"));
+    let driver = tokio::spawn(connection);
+    client.batch_execute(statement).await.unwrap();
+    drop(client);
+    let _ = driver.await;
+}
+
+/// A running `inbox serve`; killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(database_url: &str, extra_env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_inbox"));
+        command
+            .args(["serve", "--demo"])
+            .env("DATABASE_URL", database_url)
+            .env("INBOX_BIND", "127.0.0.1:0")
+            .env("INBOX_JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // `inbox serve` announces its real port once it listens.
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server announces where it listens")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("inbox listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, address }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    async fn login(&self, client: &reqwest::Client, email: &str) -> String {
+        let response: Value = client
+            .post(self.url("/v1/auth/token"))
+            .json(&json!({"email": email, "password": "demo-pass"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn patient_starts(&self, client: &reqwest::Client, token: &str, body: &str) -> Value {
+        let response = client
+            .post(self.url("/v1/patient/conversations"))
+            .bearer_auth(token)
+            .json(&json!({"body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Reads a stream until `needle` shows up; panics after `within`.
+async fn stream_shows(response: &mut reqwest::Response, needle: &str, within: Duration) -> String {
+    let mut seen = String::new();
+    tokio::time::timeout(within, async {
+        while !seen.contains(needle) {
+            let chunk = response.chunk().await.unwrap().expect("the stream stays open");
+            seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("`{needle}` did not arrive within {within:?}; got: {seen}"));
+    seen
+}
+
+#[tokio::test]
+async fn an_event_written_through_one_instance_reaches_a_stream_on_another() {
+    if std::env::var(TEST_DATABASE_ENV).is_err() {
+        println!("several instances share PostgreSQL only: this test runs in the PostgreSQL suite");
+        return;
+    }
+    let database = TestDatabase::create().await;
+    // Polling is all but off, so only LISTEN/NOTIFY can deliver in time.
+    let slow_poll = [("INBOX_EVENTS_POLL_MS", "600000")];
+    let first = Server::start(&database.url(), &slow_poll);
+    let second = Server::start(&database.url(), &slow_poll);
+    let client = client();
+    let rivera = second.login(&client, "rivera@demo.test").await;
+    let alice = first.login(&client, "alice@demo.test").await;
+
+    let mut stream = client
+        .get(second.url("/v1/events"))
+        .bearer_auth(&rivera)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), reqwest::StatusCode::OK);
+    stream_shows(&mut stream, "retry:", Duration::from_secs(5)).await;
+
+    let started = first
+        .patient_starts(&client, &alice, "My knee is still swollen after the exercises.")
+        .await;
+    let conversation = started["conversation"]["id"].as_str().unwrap();
+    let seen = stream_shows(
+        &mut stream,
+        "event: message_created",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(seen.contains(conversation), "{seen}");
+    assert!(seen.contains("event: conversation_created"), "{seen}");
+}

@@ -1,0 +1,232 @@
+//! The live inbox's event log: every conversation write appends what changed to `inbox_events`
+//! in its own transaction, and server-sent-event streams tail the log. The row id is the event id
+//! clients resume from, so the log must hand out ids in commit order (see [`record`]).
+//!
+//! Rows carry ids, kinds and states — never message text or names — because they are sent to
+//! browsers and apps, and kept for a day.
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use domain::conversation::Event;
+use domain::routing::Team;
+use serde_json::{json, Value};
+
+use crate::conversations::{message_kind, ConversationRow, MessageRow};
+use crate::schema::inbox_events;
+use crate::{now, DbConnection, StoreError};
+
+/// The PostgreSQL channel a committed event is announced on. The notification carries nothing:
+/// listeners read the log, so a lost or merged notification loses no event.
+pub const CHANNEL: &str = "inbox_events";
+
+/// Kinds of events that are not conversation timeline events (those keep their domain names:
+/// `claimed`, `released`, `closed`, `reopened`, `escalated`, `handed_off`, …).
+pub mod event_kind {
+    pub const CONVERSATION_CREATED: &str = "conversation_created";
+    pub const MESSAGE_CREATED: &str = "message_created";
+}
+
+/// Serializes the writers of the log on PostgreSQL until they commit, so ids are handed out in
+/// commit order: without it a transaction could take id 10, commit after the one with id 11, and
+/// a stream that had already read 11 would never see 10. SQLite has one writer anyway.
+const LOG_LOCK_KEY: i64 = 0x1b0c_e7e5;
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = inbox_events)]
+pub struct InboxEventRow {
+    pub id: i64,
+    pub organization_id: String,
+    pub conversation_id: String,
+    pub patient_id: String,
+    pub team: String,
+    pub kind: String,
+    pub internal: bool,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = inbox_events)]
+struct NewInboxEvent<'a> {
+    organization_id: &'a str,
+    conversation_id: &'a str,
+    patient_id: &'a str,
+    team: &'a str,
+    kind: &'a str,
+    internal: bool,
+    payload: String,
+    created_at: NaiveDateTime,
+}
+
+/// Appends one event; call it inside the transaction of the write it describes. On PostgreSQL it
+/// also queues a `NOTIFY`, which PostgreSQL delivers to every instance's listener at commit (and
+/// drops on rollback).
+fn record(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+    team: &str,
+    kind: &str,
+    internal: bool,
+    payload: Value,
+) -> Result<(), StoreError> {
+    if let DbConnection::Postgresql(_) = conn {
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({LOG_LOCK_KEY}); NOTIFY {CHANNEL}"
+        ))?;
+    }
+    diesel::insert_into(inbox_events::table)
+        .values(NewInboxEvent {
+            organization_id: &conversation.organization_id,
+            conversation_id: &conversation.id,
+            patient_id: &conversation.patient_id,
+            team,
+            kind,
+            internal,
+            payload: payload.to_string(),
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A conversation came to be (started by its patient or by staff).
+pub fn record_created(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        conversation,
+        &conversation.team,
+        event_kind::CONVERSATION_CREATED,
+        true,
+        state_payload(conversation, None),
+    )
+}
+
+/// A message was stored; internal notes are for staff only.
+pub fn record_message(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+    message: &MessageRow,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        conversation,
+        &conversation.team,
+        event_kind::MESSAGE_CREATED,
+        message.kind == message_kind::INTERNAL_NOTE,
+        json!({
+            "conversation_id": conversation.id,
+            "message_id": message.id,
+            "message_kind": message.kind,
+        }),
+    )
+}
+
+/// A timeline event (claim, close, escalation, handoff, …): staff only, since patients never see
+/// routing or who holds their conversation.
+pub fn record_conversation_event(
+    conn: &mut DbConnection,
+    conversation: &ConversationRow,
+    event: &Event,
+    actor_id: Option<&str>,
+) -> Result<(), StoreError> {
+    // A move between teams leaves one inbox and enters the other; care-team roles see both
+    // teams, so Support is the one to name for support agents to hear of it.
+    let team = match event {
+        Event::Escalated { .. } | Event::HandedOff { .. } => Team::Support.as_str(),
+        _ => &conversation.team,
+    };
+    record(
+        conn,
+        conversation,
+        team,
+        event.kind(),
+        true,
+        state_payload(conversation, actor_id),
+    )
+}
+
+/// The conversation's placement after the change, for staff clients to update a list row.
+fn state_payload(conversation: &ConversationRow, actor_id: Option<&str>) -> Value {
+    json!({
+        "conversation_id": conversation.id,
+        "actor_id": actor_id,
+        "team": conversation.team,
+        "status": conversation.status,
+        "urgent": conversation.urgent,
+    })
+}
+
+/// Whose events a stream carries: the same visibility as the inbox and the patient app.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Staff of an organization; support agents only see Support's conversations.
+    Staff {
+        organization_id: String,
+        visible_team: Option<Team>,
+    },
+    /// A patient: their own conversations, and no staff-only events.
+    Patient {
+        organization_id: String,
+        patient_id: String,
+    },
+}
+
+/// The audience's events after `after_id`, oldest first, at most `limit`.
+pub fn events_after(
+    conn: &mut DbConnection,
+    audience: &Audience,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<InboxEventRow>, StoreError> {
+    let mut query = inbox_events::table
+        .filter(inbox_events::id.gt(after_id))
+        .select(InboxEventRow::as_select())
+        .order(inbox_events::id.asc())
+        .limit(limit)
+        .into_boxed();
+    match audience {
+        Audience::Staff {
+            organization_id,
+            visible_team,
+        } => {
+            query = query.filter(inbox_events::organization_id.eq(organization_id.clone()));
+            if let Some(team) = visible_team {
+                query = query.filter(inbox_events::team.eq(team.as_str()));
+            }
+        }
+        Audience::Patient {
+            organization_id,
+            patient_id,
+        } => {
+            query = query
+                .filter(inbox_events::organization_id.eq(organization_id.clone()))
+                .filter(inbox_events::patient_id.eq(patient_id.clone()))
+                .filter(inbox_events::internal.eq(false));
+        }
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Where a stream starts: the newest event id (0 on an empty log) and the oldest one still
+/// kept, to tell whether a resume point has been pruned away.
+pub fn log_bounds(conn: &mut DbConnection) -> Result<(i64, Option<i64>), StoreError> {
+    let (newest, oldest) = inbox_events::table
+        .select((
+            diesel::dsl::max(inbox_events::id),
+            diesel::dsl::min(inbox_events::id),
+        ))
+        .first::<(Option<i64>, Option<i64>)>(conn)?;
+    Ok((newest.unwrap_or(0), oldest))
+}
+
+/// Deletes the events recorded before `cutoff`; returns how many.
+pub fn prune(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, StoreError> {
+    Ok(
+        diesel::delete(inbox_events::table.filter(inbox_events::created_at.lt(cutoff)))
+            .execute(conn)?,
+    )
+}

@@ -1,0 +1,355 @@
+//! The live inbox over HTTP: `GET /v1/events` streams a workflow in order, resumes after a drop
+//! without losing anything, and never shows a patient another patient's or a staff-only event.
+
+use std::time::Duration;
+
+use http_tests::{id, Session, TestApp};
+use persistence::live;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// One server-sent event; comments come back with `event` = ":".
+#[derive(Debug, Clone)]
+struct SseEvent {
+    id: Option<i64>,
+    event: String,
+    data: Value,
+}
+
+struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    async fn open(app: &TestApp, session: &Session, last_event_id: Option<i64>) -> EventStream {
+        let mut request = app
+            .client
+            .get(app.url("/v1/events"))
+            .bearer_auth(&session.access_token);
+        if let Some(last) = last_event_id {
+            request = request.header("last-event-id", last.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut stream = EventStream {
+            response,
+            buffer: String::new(),
+        };
+        // The stream opens with its `retry:` advice, once the server has fixed its position.
+        let first = stream.next_block().await;
+        assert!(first.starts_with("retry:"), "{first}");
+        stream
+    }
+
+    /// The next blank-line-terminated block of the stream.
+    async fn next_block(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block = self.buffer[..end].to_owned();
+                self.buffer.drain(..end + 2);
+                return block;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    async fn next_any(&mut self) -> SseEvent {
+        let block = self.next_block().await;
+        let mut event = SseEvent {
+            id: None,
+            event: "message".into(),
+            data: Value::Null,
+        };
+        for line in block.lines() {
+            if line.starts_with(':') {
+                event.event = ":".into();
+            } else if let Some(value) = line.strip_prefix("id: ") {
+                event.id = Some(value.parse().unwrap());
+            } else if let Some(value) = line.strip_prefix("event: ") {
+                event.event = value.to_owned();
+            } else if let Some(value) = line.strip_prefix("data: ") {
+                event.data = serde_json::from_str(value).unwrap();
+            }
+        }
+        event
+    }
+
+    /// The next event that has an id (skipping `counts` and keep-alives).
+    async fn next_event(&mut self) -> SseEvent {
+        loop {
+            let event = self.next_any().await;
+            if event.id.is_some() {
+                return event;
+            }
+        }
+    }
+
+    /// Events with ids until one satisfies `last`, that one included.
+    async fn until(&mut self, last: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next_event().await;
+            let done = last(&event);
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
+    }
+}
+
+fn kinds(events: &[SseEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| match event.data["message_kind"].as_str() {
+            Some(message_kind) => format!("{}:{message_kind}", event.event),
+            None => event.event.clone(),
+        })
+        .collect()
+}
+
+fn is_message(kind: &'static str) -> impl Fn(&SseEvent) -> bool {
+    move |event| event.event == "message_created" && event.data["message_kind"] == kind
+}
+
+async fn reply(app: &TestApp, staff: &Session, conversation: &str, body: &str, internal: bool) {
+    let response = app
+        .post(
+            &format!("/v1/conversations/{conversation}/messages"),
+            staff,
+            json!({"body": body, "internal": internal}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
+}
+
+#[tokio::test]
+async fn a_staff_stream_receives_a_workflow_in_order() {
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let mut stream = EventStream::open(&app, &rivera, None).await;
+
+    let conversation = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    assert_eq!(
+        app.staff_acts(&rivera, &conversation, "claim").await.status,
+        StatusCode::OK
+    );
+    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    app.staff_acts(&rivera, &conversation, "close").await;
+    app.staff_acts(&rivera, &conversation, "reopen").await;
+
+    let events = stream.until(|event| event.event == "reopened").await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "conversation_created",
+            "routed",
+            "assigned",
+            "message_created:patient",
+            "message_created:acknowledgment",
+            "claimed",
+            "message_created:staff",
+            "closed",
+            "reopened",
+        ]
+    );
+    assert!(events.iter().all(|event| event.data["conversation_id"] == conversation));
+    let ids: Vec<i64> = events.iter().map(|event| event.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    // No text and no names travel on the stream.
+    let raw = serde_json::to_string(&events.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
+    assert!(!raw.contains("swollen") && !raw.contains("Alice") && !raw.contains("Ice"));
+
+    // Staff also get their counts, fresh after each batch.
+    let counts = loop {
+        let event = stream.next_any().await;
+        if event.event == "counts" {
+            break event.data;
+        }
+    };
+    assert_eq!(counts["assigned"], 1, "{counts}");
+}
+
+#[tokio::test]
+async fn resuming_with_last_event_id_after_a_drop_loses_nothing() {
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    // A witness that never disconnects sees everything.
+    let mut witness = EventStream::open(&app, &rivera, None).await;
+    let mut dropped = EventStream::open(&app, &rivera, None).await;
+
+    let conversation = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    let before_drop = dropped.until(is_message("patient")).await;
+    let last_seen = before_drop.last().unwrap().id.unwrap();
+    drop(dropped);
+
+    app.staff_acts(&rivera, &conversation, "claim").await;
+    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    reply(&app, &rivera, &conversation, "Asked the coach too.", true).await;
+    app.staff_acts(&rivera, &conversation, "close").await;
+
+    let everything = witness.until(|event| event.event == "closed").await;
+    let mut resumed = EventStream::open(&app, &rivera, Some(last_seen)).await;
+    let after_drop = resumed.until(|event| event.event == "closed").await;
+
+    let expected: Vec<i64> = everything
+        .iter()
+        .filter_map(|event| event.id)
+        .filter(|id| *id > last_seen)
+        .collect();
+    let got: Vec<i64> = after_drop.iter().filter_map(|event| event.id).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        kinds(&after_drop),
+        [
+            "message_created:acknowledgment",
+            "claimed",
+            "message_created:staff",
+            "message_created:internal_note",
+            "closed",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_patient_stream_carries_only_their_own_patient_visible_messages() {
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let mut alices = EventStream::open(&app, &alice, None).await;
+
+    let bobs_conversation =
+        id(&app.patient_starts(&bob, "I cannot log in to the app.").await["conversation"]);
+    reply(&app, &rivera, &bobs_conversation, "We will reset it.", false).await;
+    let conversation = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    app.staff_acts(&rivera, &conversation, "claim").await;
+    reply(&app, &rivera, &conversation, "Her swelling looks post-op.", true).await;
+    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    app.staff_acts(&rivera, &conversation, "close").await;
+    app.patient_posts(&alice, &conversation, "Thanks, it helped.").await;
+
+    // Up to the acknowledgment of the reopening message: Bob's messages, the note and the claim
+    // and close in between are not Alice's to hear of.
+    let mut events = alices.until(is_message("acknowledgment")).await;
+    events.extend(alices.until(is_message("acknowledgment")).await);
+    assert_eq!(
+        kinds(&events),
+        [
+            "message_created:patient",
+            "message_created:acknowledgment",
+            "message_created:staff",
+            "message_created:patient",
+            "message_created:acknowledgment",
+        ]
+    );
+    assert!(events.iter().all(|event| event.data["conversation_id"] == conversation));
+}
+
+#[tokio::test]
+async fn support_agents_hear_only_of_supports_conversations() {
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let mut supports = EventStream::open(&app, &support, None).await;
+
+    let clinical = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    reply(&app, &rivera, &clinical, "Ice it for 15 minutes.", false).await;
+    let handoff = app
+        .post(
+            &format!("/v1/conversations/{clinical}/handoff"),
+            &rivera,
+            json!({"to": "support", "summary": "Needs an app reset."}),
+        )
+        .await;
+    assert_eq!(handoff.status, StatusCode::OK, "{}", handoff.raw);
+    let tech = id(&app.patient_starts(&bob, "I cannot log in to the app.").await["conversation"]);
+
+    let events = supports
+        .until(|event| event.data["conversation_id"] == tech && is_message("acknowledgment")(event))
+        .await;
+    assert_eq!(events[0].event, "handed_off");
+    assert_eq!(events[0].data["conversation_id"], clinical);
+    assert!(events[1..]
+        .iter()
+        .all(|event| event.data["conversation_id"] == tech));
+}
+
+#[tokio::test]
+async fn a_resume_point_older_than_the_log_asks_for_a_resync() {
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let mut stream = EventStream::open(&app, &rivera, None).await;
+    app.patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await;
+    let seen = stream.until(is_message("acknowledgment")).await;
+    let last_seen = seen.last().unwrap().id.unwrap();
+
+    // Retention passes for everything seen so far.
+    let pool = app.app_state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        live::prune(&mut conn, persistence::now() + chrono::Duration::hours(1)).unwrap();
+    })
+    .await
+    .unwrap();
+
+    let mut resumed = EventStream::open(&app, &rivera, Some(last_seen)).await;
+    let resync = resumed.next_any().await;
+    assert_eq!(resync.event, "resync");
+    assert!(resync.id.is_none());
+    // Up to date again: new events follow.
+    app.patient_starts(&alice, "And my elbow hurts.").await;
+    assert_eq!(resumed.next_event().await.event, "conversation_created");
+}
+
+#[tokio::test]
+async fn idle_streams_get_keep_alives_and_bad_resume_points_are_refused() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.live.heartbeat_interval = Duration::from_millis(200);
+    })
+    .await;
+    let rivera = app.login("rivera@demo.test").await;
+    let mut stream = EventStream::open(&app, &rivera, None).await;
+    assert_eq!(stream.next_any().await.event, ":");
+
+    let refused = app
+        .client
+        .get(app.url("/v1/events"))
+        .bearer_auth(&rivera.access_token)
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    let refused = http_tests::read(refused).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.problem_code(), "invalid_request");
+
+    let anonymous = app
+        .request(reqwest::Method::GET, "/v1/events", None, None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
