@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AdminCaller, Caller};
 use crate::error::{ApiError, Problem};
-use crate::pagination::Paged;
+use crate::pagination::{bad_cursor, PageParams, Paged};
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 use crate::views::timestamp;
@@ -131,10 +131,13 @@ pub struct AuditQuery {
     /// Only rows about this target id.
     pub target_id: Option<String>,
     /// RFC 3339; rows at or after it.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; rows before it.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -201,19 +204,14 @@ pub async fn list_audit_events(
     caller: AdminCaller,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<Paged<AuditEntry>>, ApiError> {
-    let limit = crate::pagination::PageParams {
+    let page = PageParams {
         limit: query.limit,
-        cursor: None,
-    }
-    .limit()?;
-    let before = query
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            uuid::Uuid::parse_str(cursor)
-                .map(|id| id.to_string())
-                .map_err(|_| ApiError::invalid_request("The cursor is not one this API issued."))
-        })
+        cursor: query.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let before = page
+        .cursor()
+        .map(|cursor| uuid::Uuid::parse_str(cursor).map(|id| id.to_string()).map_err(|_| bad_cursor()))
         .transpose()?;
     let filter = AuditFilter {
         actor_id: query.actor_id.clone(),

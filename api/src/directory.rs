@@ -18,7 +18,7 @@ use crate::auth::passwords::hash_password;
 use crate::auth::{AdminCaller, RoleName, StaffCaller, TeamName};
 use crate::error::{ApiError, Problem, ProblemKind};
 use crate::inbox::search_terms;
-use crate::pagination::{PageParams, Paged};
+use crate::pagination::{bad_cursor, PageParams, Paged};
 use crate::state::AppState;
 use crate::views::timestamp;
 
@@ -130,13 +130,8 @@ fn encode_id_cursor(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-fn bad_cursor() -> ApiError {
-    ApiError::invalid_request("The cursor is not one this API issued.")
-}
-
 fn decode_id_cursor(page: &PageParams) -> Result<Option<String>, ApiError> {
-    page.cursor
-        .as_deref()
+    page.cursor()
         .map(|cursor| {
             let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(cursor)

@@ -50,11 +50,17 @@ impl PageParams {
     }
 
     pub fn after(&self) -> Result<Option<ActivityKey>, ApiError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+        self.cursor().map(decode_cursor).transpose()
+    }
+
+    /// The cursor given, if any; an empty `cursor=` (what form serialisers send for "none")
+    /// asks for the first page.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|cursor| !cursor.is_empty())
     }
 }
 
-fn bad_cursor() -> ApiError {
+pub fn bad_cursor() -> ApiError {
     ApiError::invalid_request("The cursor is not one this API issued.")
 }
 
