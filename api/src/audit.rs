@@ -34,7 +34,10 @@ impl FromRequest for RequestContext {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(RequestContext {
-            request_id: request.extensions().get::<RequestId>().map(|id| id.0.clone()),
+            request_id: request
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.0.clone()),
             client_address: request.peer_addr().map(|address| address.ip().to_string()),
         }))
     }
@@ -58,7 +61,11 @@ impl Audit {
     }
 
     /// A sign-in attempt: the actor is known only when the email matched an account.
-    pub fn sign_in(context: &RequestContext, action: &str, actor: Option<(&str, &str, &str)>) -> Audit {
+    pub fn sign_in(
+        context: &RequestContext,
+        action: &str,
+        actor: Option<(&str, &str, &str)>,
+    ) -> Audit {
         Audit(NewAuditEvent {
             organization_id: actor.map(|(_, organization, _)| organization.to_owned()),
             actor_id: actor.map(|(id, _, _)| id.to_owned()),
@@ -104,7 +111,9 @@ impl Audit {
     ) -> Result<T, ApiError> {
         write_transaction(conn, |conn| {
             let value = work(conn)?;
-            self.clone().on(target_type, &target_of(&value)).record(conn)?;
+            self.clone()
+                .on(target_type, &target_of(&value))
+                .record(conn)?;
             Ok(value)
         })
     }
@@ -185,7 +194,11 @@ fn parse_time(name: &str, value: Option<&String>) -> Result<Option<NaiveDateTime
         .transpose()
 }
 
-/// The organization's audit trail, newest first.
+/// The organization's audit trail (admins).
+///
+/// Who did what to which record, newest first: sign-ins (failed ones too), reads and changes of
+/// conversations, administration. Rows hold ids only — never message text or names — and can
+/// be filtered by actor, action, target and time.
 #[utoipa::path(
     tag = "admin",
     operation_id = "listAuditEvents",
@@ -211,7 +224,11 @@ pub async fn list_audit_events(
     let limit = page.limit()?;
     let before = page
         .cursor()
-        .map(|cursor| uuid::Uuid::parse_str(cursor).map(|id| id.to_string()).map_err(|_| bad_cursor()))
+        .map(|cursor| {
+            uuid::Uuid::parse_str(cursor)
+                .map(|id| id.to_string())
+                .map_err(|_| bad_cursor())
+        })
         .transpose()?;
     let filter = AuditFilter {
         actor_id: query.actor_id.clone(),
@@ -221,9 +238,21 @@ pub async fn list_audit_events(
         until: parse_time("until", query.until.as_ref())?,
     };
     let (rows, more) = state
-        .db(move |conn| Ok(audit::list(conn, &caller.organization_id, &filter, before.as_deref(), limit)?))
+        .db(move |conn| {
+            Ok(audit::list(
+                conn,
+                &caller.organization_id,
+                &filter,
+                before.as_deref(),
+                limit,
+            )?)
+        })
         .await?;
-    let next_cursor = if more { rows.last().map(|row| row.id.clone()) } else { None };
+    let next_cursor = if more {
+        rows.last().map(|row| row.id.clone())
+    } else {
+        None
+    };
     Ok(web::Json(Paged {
         items: rows.into_iter().map(AuditEntry::of).collect(),
         next_cursor,

@@ -66,7 +66,15 @@ pub async fn claim_conversation(
     context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, context, "conversation.claim", &path, conversations::claim).await
+    act(
+        state,
+        caller,
+        context,
+        "conversation.claim",
+        &path,
+        conversations::claim,
+    )
+    .await
 }
 
 /// Release a claim.
@@ -91,7 +99,15 @@ pub async fn release_conversation(
     context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, context, "conversation.release", &path, conversations::release).await
+    act(
+        state,
+        caller,
+        context,
+        "conversation.release",
+        &path,
+        conversations::release,
+    )
+    .await
 }
 
 /// Close a conversation.
@@ -118,7 +134,15 @@ pub async fn close_conversation(
     context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, context, "conversation.close", &path, conversations::close).await
+    act(
+        state,
+        caller,
+        context,
+        "conversation.close",
+        &path,
+        conversations::close,
+    )
+    .await
 }
 
 /// Reopen a conversation.
@@ -143,7 +167,15 @@ pub async fn reopen_conversation(
     context: RequestContext,
     path: web::Path<String>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
-    act(state, caller, context, "conversation.reopen", &path, conversations::reopen).await
+    act(
+        state,
+        caller,
+        context,
+        "conversation.reopen",
+        &path,
+        conversations::reopen,
+    )
+    .await
 }
 
 /// A staff reply or internal note.
@@ -287,9 +319,14 @@ pub async fn hand_off_conversation(
         TeamName::CareTeam => domain::routing::Team::CareTeam,
         TeamName::Support => domain::routing::Team::Support,
     };
-    act(state, caller, context, "conversation.handoff", &path, move |conn, staff, id| {
-        conversations::hand_off(conn, staff, id, to, &summary)
-    })
+    act(
+        state,
+        caller,
+        context,
+        "conversation.handoff",
+        &path,
+        move |conn, staff, id| conversations::hand_off(conn, staff, id, to, &summary),
+    )
     .await
 }
 

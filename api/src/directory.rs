@@ -463,10 +463,15 @@ pub async fn create_patient(
                 email: &email,
                 password_hash: &password_hash,
             };
-            audit.write_about(conn, "patient", |patient: &Patient| patient.id.clone(), |conn| {
-                directory::create_patient(conn, &new)
-                    .map_err(|error| directory_error(conn, Some(&email), error))
-            })
+            audit.write_about(
+                conn,
+                "patient",
+                |patient: &Patient| patient.id.clone(),
+                |conn| {
+                    directory::create_patient(conn, &new)
+                        .map_err(|error| directory_error(conn, Some(&email), error))
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(PatientView::from(patient)))
@@ -644,10 +649,15 @@ pub async fn create_staff(
                 email: &email,
                 password_hash: &password_hash,
             };
-            let member = audit.write_about(conn, "staff_member", |member: &StaffMember| member.id.clone(), |conn| {
-                directory::create_staff(conn, &new)
-                    .map_err(|error| directory_error(conn, Some(&email), error.into()))
-            })?;
+            let member = audit.write_about(
+                conn,
+                "staff_member",
+                |member: &StaffMember| member.id.clone(),
+                |conn| {
+                    directory::create_staff(conn, &new)
+                        .map_err(|error| directory_error(conn, Some(&email), error.into()))
+                },
+            )?;
             staff_view(conn, member)
         })
         .await?;

@@ -141,12 +141,19 @@ impl ProblemKind {
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     pub problem_type: String,
+    /// The kind of problem, for people; the same for every occurrence of a `code`.
     pub title: String,
+    /// The HTTP status, repeated.
     pub status: u16,
     /// What went wrong in this occurrence, for people.
     pub detail: String,
-    /// Stable machine-readable code (`not_found`, `conversation_claimed`, …).
+    /// Stable machine-readable code to switch on: `invalid_request`, `validation_failed`,
+    /// `unauthorized`, `invalid_credentials`, `forbidden`, `not_found`, `method_not_allowed`,
+    /// `conflict`, `conversation_claimed`, `conversation_closed`, `idempotency_key_reused`,
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`, `internal_error`,
+    /// `service_unavailable`. New codes may be added.
     pub code: String,
     /// Extra members of some problems, e.g. `claimed_by` or `errors`.
     #[serde(flatten)]

@@ -8,8 +8,11 @@ use actix_web::{get, post, web, HttpResponse};
 use domain::access::visible_team;
 use domain::message::MessageBody;
 use domain::roles::Role;
-use persistence::conversations::{self, ConversationRow, EventRow, MessageRow, StaffActor, WriteError};
+use persistence::conversations::{
+    self, ConversationRow, EventRow, MessageRow, StaffActor, WriteError,
+};
 use persistence::inbox::{self, InboxFilter, Tab};
+use persistence::read_markers::{self, Reader};
 use persistence::search::{SearchTerms, HIGHLIGHT_END, HIGHLIGHT_START};
 use persistence::{accounts, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
@@ -94,6 +97,11 @@ pub struct ConversationSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub snippet: Option<String>,
+    /// Only in the inbox list: messages the caller has not read (see `markConversationRead`),
+    /// their own aside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub unread: Option<i64>,
 }
 
 fn corrupt(what: String) -> ApiError {
@@ -131,6 +139,7 @@ impl ConversationSummary {
             unanswered_since: optional_timestamp(row.unanswered_since),
             created_at: timestamp(row.created_at),
             snippet: None,
+            unread: None,
         })
     }
 }
@@ -241,12 +250,14 @@ pub struct InboxParams {
 /// Counts of the caller's tabs: the open conversations of `assigned`, `my_clinic` and
 /// `support`, and the closed conversations they may see.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"assigned": 3, "my_clinic": 7, "support": 2, "closed": 41}))]
+#[schema(example = json!({"assigned": 3, "my_clinic": 7, "support": 2, "closed": 41, "unread": 2}))]
 pub struct InboxCounts {
     pub assigned: i64,
     pub my_clinic: i64,
     pub support: i64,
     pub closed: i64,
+    /// Open conversations the caller may see that hold a message they have not read.
+    pub unread: i64,
 }
 
 impl From<inbox::Counts> for InboxCounts {
@@ -256,6 +267,7 @@ impl From<inbox::Counts> for InboxCounts {
             my_clinic: counts.my_clinic,
             support: counts.support,
             closed: counts.closed,
+            unread: counts.unread,
         }
     }
 }
@@ -302,27 +314,38 @@ pub async fn list_conversations(
         .map(|id| id.to_string());
     let audit = Audit::new(&context, &caller, "conversation.list");
     state
-        .db(move |conn| audit.read(conn, |conn| {
-            let filter = InboxFilter {
-                tab: tab.unwrap_or_default().into(),
-                search: search.as_ref(),
-                urgent,
-                patient_id: patient_id.as_deref(),
-            };
-            let page = inbox::list(conn, &staff_actor(&caller), &filter, after.as_ref(), limit)?;
-            let mut items = summaries(conn, &page.items)?;
-            if let Some(terms) = &search {
+        .db(move |conn| {
+            audit.read(conn, |conn| {
+                let filter = InboxFilter {
+                    tab: tab.unwrap_or_default().into(),
+                    search: search.as_ref(),
+                    urgent,
+                    patient_id: patient_id.as_deref(),
+                };
+                let page =
+                    inbox::list(conn, &staff_actor(&caller), &filter, after.as_ref(), limit)?;
+                let mut items = summaries(conn, &page.items)?;
                 let ids: Vec<String> = page.items.iter().map(|row| row.id.clone()).collect();
-                let snippets = inbox::snippets(conn, terms, &ids)?;
+                let reader = Reader {
+                    id: &caller.id,
+                    is_patient: false,
+                };
+                let unread = read_markers::unread_counts(conn, reader, &ids)?;
                 for item in &mut items {
-                    item.snippet = snippets.get(&item.id).map(|snippet| highlighted(snippet));
+                    item.unread = Some(unread.get(&item.id).copied().unwrap_or(0));
                 }
-            }
-            Ok(web::Json(Paged {
-                items,
-                next_cursor: page.next.as_ref().map(encode_cursor),
-            }))
-        }))
+                if let Some(terms) = &search {
+                    let snippets = inbox::snippets(conn, terms, &ids)?;
+                    for item in &mut items {
+                        item.snippet = snippets.get(&item.id).map(|snippet| highlighted(snippet));
+                    }
+                }
+                Ok(web::Json(Paged {
+                    items,
+                    next_cursor: page.next.as_ref().map(encode_cursor),
+                }))
+            })
+        })
         .await
 }
 
@@ -388,6 +411,28 @@ struct Moved {
 
 /// A conversation as the inbox row shows it, with why routing placed it and its handoffs.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a7b0-0000-7000-8000-000000000020",
+    "patient": {"id": "0193a7b0-0000-7000-8000-000000000030", "display_name": "Alice Moreno"},
+    "team": "support",
+    "status": "open",
+    "urgent": false,
+    "category": "tech",
+    "assigned_to": null,
+    "claimed_by": null,
+    "last_message_preview": "Alice cannot log in to the app since the update.",
+    "last_message_at": "2026-11-24T16:00:00.000Z",
+    "last_activity_at": "2026-11-24T15:04:05.123Z",
+    "unanswered_since": null,
+    "created_at": "2026-11-24T15:04:05.123Z",
+    "routing": {"category": "tech", "matched_rules": ["tech.login"]},
+    "handoffs": [{
+        "from": "care_team",
+        "to": "support",
+        "by": {"id": "0193a7b0-0000-7000-8000-000000000001", "display_name": "Dr. Dana Rivera"},
+        "at": "2026-11-24T16:00:00.000Z"
+    }]
+}))]
 pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: ConversationSummary,
@@ -455,20 +500,22 @@ pub async fn get_conversation(
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.read").on("conversation", &id);
     state
-        .db(move |conn| audit.read(conn, |conn| {
-            let row = find_visible(conn, &caller, &id)?;
-            let events = conversations::events_of(conn, &id)?;
-            let names = event_names(conn, &[], &events)?;
-            let conversation = summarize(conn, &row)?;
-            Ok(web::Json(ConversationDetail {
-                routing: RoutingView {
-                    category: conversation.category,
-                    matched_rules: row.matched_rules(),
-                },
-                handoffs: handoffs(&events, &names)?,
-                conversation,
-            }))
-        }))
+        .db(move |conn| {
+            audit.read(conn, |conn| {
+                let row = find_visible(conn, &caller, &id)?;
+                let events = conversations::events_of(conn, &id)?;
+                let names = event_names(conn, &[], &events)?;
+                let conversation = summarize(conn, &row)?;
+                Ok(web::Json(ConversationDetail {
+                    routing: RoutingView {
+                        category: conversation.category,
+                        matched_rules: row.matched_rules(),
+                    },
+                    handoffs: handoffs(&events, &names)?,
+                    conversation,
+                }))
+            })
+        })
         .await
 }
 
@@ -659,16 +706,18 @@ pub async fn get_conversation_timeline(
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.messages.read").on("conversation", &id);
     state
-        .db(move |conn| audit.read(conn, |conn| {
-            find_visible(conn, &caller, &id)?;
-            let messages = conversations::messages_of(conn, &id, true)?;
-            let events = conversations::events_of(conn, &id)?;
-            let names = event_names(conn, &messages, &events)?;
-            Ok(web::Json(Paged {
-                items: timeline(&messages, &events, &names)?,
-                next_cursor: None,
-            }))
-        }))
+        .db(move |conn| {
+            audit.read(conn, |conn| {
+                find_visible(conn, &caller, &id)?;
+                let messages = conversations::messages_of(conn, &id, true)?;
+                let events = conversations::events_of(conn, &id)?;
+                let names = event_names(conn, &messages, &events)?;
+                Ok(web::Json(Paged {
+                    items: timeline(&messages, &events, &names)?,
+                    next_cursor: None,
+                }))
+            })
+        })
         .await
 }
 
@@ -730,11 +779,17 @@ pub async fn start_conversation(
                 "conversation",
                 |(row, _): &(ConversationRow, MessageRow)| row.id.clone(),
                 |conn| {
-                    conversations::start_by_staff(conn, &staff_actor(&caller), team, &patient_id, &body)
-                        .map_err(|error| match error {
-                            WriteError::Store(StoreError::NotFound) => no_patient(),
-                            other => write_error(conn, other),
-                        })
+                    conversations::start_by_staff(
+                        conn,
+                        &staff_actor(&caller),
+                        team,
+                        &patient_id,
+                        &body,
+                    )
+                    .map_err(|error| match error {
+                        WriteError::Store(StoreError::NotFound) => no_patient(),
+                        other => write_error(conn, other),
+                    })
                 },
             )?;
             let names = accounts::display_names(conn, &author_ids([&message]))?;

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod organization_settings;
 pub mod pagination;
 pub mod patient_app;
+pub mod read_markers;
 pub mod routing_rules;
 pub mod startup;
 pub mod state;

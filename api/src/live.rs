@@ -73,7 +73,8 @@ impl Default for EventHub {
 
 impl EventHub {
     pub fn wake(&self) {
-        self.version.send_modify(|version| *version = version.wrapping_add(1));
+        self.version
+            .send_modify(|version| *version = version.wrapping_add(1));
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
@@ -326,8 +327,11 @@ impl Stream {
         self.send(Bytes::from(format!("retry: {RECONNECT_MILLIS}\n\n")))
             .await?;
         if start.resync {
-            self.send(unnamed_frame("resync", &json!({"last_event_id": start.after_id})))
-                .await?;
+            self.send(unnamed_frame(
+                "resync",
+                &json!({"last_event_id": start.after_id}),
+            ))
+            .await?;
         }
         let mut after_id = start.after_id;
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);

@@ -4,6 +4,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use domain::message::{ClientMessageId, MessageBody};
 use persistence::conversations::{self, ConversationRow, PatientMessage, Sent, WriteError};
+use persistence::read_markers::{self, Reader};
 use persistence::{accounts, organizations, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,6 +52,11 @@ pub struct PatientConversation {
     pub last_message_at: String,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// Only in the conversation list: replies and acknowledgments the patient has not read
+    /// (see `markPatientConversationRead`), for the app's badge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub unread: Option<i64>,
 }
 
 impl PatientConversation {
@@ -61,6 +67,7 @@ impl PatientConversation {
             last_message_preview: row.last_message_preview.clone(),
             last_message_at: timestamp(row.last_message_at),
             created_at: timestamp(row.created_at),
+            unread: None,
         }
     }
 }
@@ -248,6 +255,7 @@ pub async fn list_patient_conversations(
     let limit = page.limit()?;
     let after = page.after()?;
     let audit = Audit::new(&context, &caller, "conversation.list");
+    let reader_id = caller.id.clone();
     let page = state
         .db(move |conn| {
             audit.read(conn, |conn| {
@@ -260,8 +268,25 @@ pub async fn list_patient_conversations(
             })
         })
         .await?;
+    let ids: Vec<String> = page.items.iter().map(|row| row.id.clone()).collect();
+    let unread = state
+        .db(move |conn| {
+            let reader = Reader {
+                id: &reader_id,
+                is_patient: true,
+            };
+            Ok(read_markers::unread_counts(conn, reader, &ids)?)
+        })
+        .await?;
     Ok(web::Json(Paged {
-        items: page.items.iter().map(PatientConversation::of).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|row| PatientConversation {
+                unread: Some(unread.get(&row.id).copied().unwrap_or(0)),
+                ..PatientConversation::of(row)
+            })
+            .collect(),
         next_cursor: page.next.as_ref().map(encode_cursor),
     }))
 }
@@ -298,9 +323,14 @@ pub async fn start_patient_conversation(
     let audit = Audit::new(&context, &caller, "message.send");
     let (sent, mut views) = state
         .db(move |conn| {
-            send(&handler_state, conn, &caller, &parsed, &audit, |conn, message| {
-                conversations::start_by_patient(conn, &caller.id, message)
-            })
+            send(
+                &handler_state,
+                conn,
+                &caller,
+                &parsed,
+                &audit,
+                |conn, message| conversations::start_by_patient(conn, &caller.id, message),
+            )
         })
         .await?;
     let message = views.remove(0);
@@ -390,9 +420,14 @@ pub async fn post_patient_message(
     let audit = Audit::new(&context, &caller, "message.send");
     let (sent, mut views) = state
         .db(move |conn| {
-            send(&handler_state, conn, &caller, &parsed, &audit, |conn, message| {
-                conversations::post_by_patient(conn, &caller.id, &id, message)
-            })
+            send(
+                &handler_state,
+                conn,
+                &caller,
+                &parsed,
+                &audit,
+                |conn, message| conversations::post_by_patient(conn, &caller.id, &id, message),
+            )
         })
         .await?;
     let message = views.remove(0);

@@ -267,7 +267,11 @@ pub async fn replace_routing_rules(
     let rules = state
         .db(move |conn| {
             audit.write(conn, |conn| {
-                Ok(organizations::set_routing_rules(conn, &caller.organization_id, Some(&source))?)
+                Ok(organizations::set_routing_rules(
+                    conn,
+                    &caller.organization_id,
+                    Some(&source),
+                )?)
             })?;
             stored_rules(&organizations::find(conn, &caller.organization_id)?)
         })

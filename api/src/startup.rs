@@ -22,8 +22,8 @@ use crate::organization_settings::RulesCache;
 use crate::state::AppState;
 use crate::summarizer::Summarizer;
 use crate::{
-    audit, auth, conversation_actions, directory, handoff, health, inbox, live, metrics, openapi, patient_app,
-    routing_rules, telemetry,
+    audit, auth, conversation_actions, directory, handoff, health, inbox, live, metrics, openapi,
+    patient_app, read_markers, routing_rules, telemetry, webhooks,
 };
 
 /// Every operation of the API. Registered handlers carry their OpenAPI annotations, so the
@@ -39,10 +39,12 @@ pub fn configure_routes(config: &mut ServiceConfig) {
                 .configure(routing_rules::configure)
                 .configure(inbox::configure)
                 .configure(conversation_actions::configure)
-            .configure(audit::configure)
+                .configure(audit::configure)
                 .configure(directory::configure)
                 .configure(handoff::configure)
-                .configure(live::configure),
+                .configure(live::configure)
+                .configure(read_markers::configure)
+                .configure(webhooks::configure),
         );
 }
 
@@ -54,6 +56,8 @@ pub enum StartError {
     Rules(String),
     #[error("cannot build the HTTP client of the LLM: {0}")]
     LlmClient(String),
+    #[error("cannot build the HTTP client of the webhooks: {0}")]
+    WebhookClient(String),
     #[error("cannot listen on {address}: {cause}")]
     Bind {
         address: String,
@@ -121,6 +125,8 @@ impl Application {
             live: settings.live.clone(),
         };
         live::start(&state, &settings.database.url, &settings.live);
+        webhooks::start(&state, &settings.webhooks)
+            .map_err(|error| StartError::WebhookClient(error.to_string()))?;
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
             address: settings.bind.to_string(),
             cause,

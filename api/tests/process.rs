@@ -45,7 +45,10 @@ impl Database {
 impl Drop for Database {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.postgres {
-            psql(admin, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            psql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            );
         }
     }
 }
@@ -74,7 +77,10 @@ fn start(database: &Database) -> (Child, String) {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let address = loop {
-        let line = lines.next().expect("the server prints its address").unwrap();
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
         if let Some(rest) = line.strip_prefix("inbox listening on ") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -124,13 +130,19 @@ async fn every_acknowledged_message_survives_sigkill() {
 
     // Four senders in a loop; every 201 is a promise the message is stored.
     let senders = (0..4).map(|sender| {
-        let (client, address, token, conversation) =
-            (client.clone(), address.clone(), token.clone(), conversation.clone());
+        let (client, address, token, conversation) = (
+            client.clone(),
+            address.clone(),
+            token.clone(),
+            conversation.clone(),
+        );
         tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             for n in 0.. {
                 let sent = client
-                    .post(format!("{address}/v1/patient/conversations/{conversation}/messages"))
+                    .post(format!(
+                        "{address}/v1/patient/conversations/{conversation}/messages"
+                    ))
                     .bearer_auth(&token)
                     .json(&json!({"body": format!("message {sender}-{n}")}))
                     .send()
@@ -157,12 +169,18 @@ async fn every_acknowledged_message_survives_sigkill() {
     for sender in senders {
         acknowledged.extend(sender.await.unwrap());
     }
-    assert!(acknowledged.len() > 10, "the loop ran: {} sends", acknowledged.len());
+    assert!(
+        acknowledged.len() > 10,
+        "the loop ran: {} sends",
+        acknowledged.len()
+    );
 
     let (mut restarted, address) = start(&database);
     let token = login(&client, &address, "alice@demo.test").await;
     let stored: Value = client
-        .get(format!("{address}/v1/patient/conversations/{conversation}/messages"))
+        .get(format!(
+            "{address}/v1/patient/conversations/{conversation}/messages"
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -176,9 +194,20 @@ async fn every_acknowledged_message_survives_sigkill() {
         .iter()
         .map(|item| item["id"].as_str().unwrap())
         .collect();
-    let lost: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains(id.as_str())).collect();
-    assert!(lost.is_empty(), "{} of {} acknowledged messages lost", lost.len(), acknowledged.len());
-    println!("{} acknowledged messages, all present after SIGKILL and restart", acknowledged.len());
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(id.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged messages lost",
+        lost.len(),
+        acknowledged.len()
+    );
+    println!(
+        "{} acknowledged messages, all present after SIGKILL and restart",
+        acknowledged.len()
+    );
     restarted.kill().unwrap();
     restarted.wait().unwrap();
 }
@@ -212,10 +241,15 @@ async fn sigterm_drains_requests_in_flight_then_exits_cleanly() {
     assert!(terminated.success());
     let signalled_at = Instant::now();
     for request in requests {
-        let status = request.await.unwrap().expect("a request in flight is answered, not dropped");
+        let status = request
+            .await
+            .unwrap()
+            .expect("a request in flight is answered, not dropped");
         assert_eq!(status, reqwest::StatusCode::OK);
     }
-    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
+        .await
+        .unwrap();
     assert!(exit.success(), "exit status {exit:?}");
     assert!(signalled_at.elapsed() < Duration::from_secs(30));
     let refused = client

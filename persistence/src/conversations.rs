@@ -11,8 +11,8 @@ use domain::routing::{RoutingDecision, Team};
 
 use crate::accounts::Patient;
 use crate::db::write_transaction;
-use crate::live;
 use crate::schema::{conversation_events, conversations, messages, patients};
+use crate::{live, webhooks};
 use crate::{new_id, now, DbConnection, StoreError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
@@ -317,6 +317,9 @@ fn store_patient_message(
         created_at: at,
     };
     insert_message(conn, row, &stored)?;
+    if message.decision.urgent {
+        webhooks::enqueue_urgent_alert(conn, row, &stored, message.decision.category.as_str())?;
+    }
     let acknowledgment = match transition.acknowledgment {
         Some(kind) => {
             let acknowledgment = MessageRow {

@@ -45,6 +45,8 @@ pub struct Counts {
     pub my_clinic: i64,
     pub support: i64,
     pub closed: i64,
+    /// Open conversations the caller may see that hold a message they have not read.
+    pub unread: i64,
 }
 
 type ConversationQuery = conversations::BoxedQuery<'static, MultiBackend>;
@@ -169,6 +171,7 @@ pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts,
         my_clinic: count(Tab::MyClinic)?,
         support: count(Tab::Support)?,
         closed: count(Tab::Closed)?,
+        unread: crate::read_markers::unread_conversations(conn, staff)?,
     })
 }
 

@@ -10,8 +10,10 @@ pub mod directory;
 pub mod inbox;
 pub mod live;
 pub mod organizations;
+pub mod read_markers;
 pub mod schema;
 pub mod search;
+pub mod webhooks;
 
 pub use db::{Backend, DatabaseUrl, DbConnection, Pool, PooledConnection};
 /// Diesel's error, for callers that run their own work inside [`db::write_transaction`].

@@ -23,10 +23,17 @@ async fn reads_and_writes_are_recorded_with_who_what_and_where() {
     let secret_text = "My neighbour Zebulon says my knee looks swollen";
     let conversation = id(&app.patient_starts(&alice, secret_text).await["conversation"]);
 
-    let read = app.get(&format!("/v1/conversations/{conversation}"), &rivera).await;
+    let read = app
+        .get(&format!("/v1/conversations/{conversation}"), &rivera)
+        .await;
     assert_eq!(read.status, StatusCode::OK);
     let request_id = read.headers["x-request-id"].to_str().unwrap().to_owned();
-    let rows = audit_rows(&app, &admin, &format!("target_id={conversation}&action=conversation.read")).await;
+    let rows = audit_rows(
+        &app,
+        &admin,
+        &format!("target_id={conversation}&action=conversation.read"),
+    )
+    .await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["actor_id"], rivera_id.as_str());
     assert_eq!(rows[0]["actor_role"], "clinician");
@@ -34,18 +41,44 @@ async fn reads_and_writes_are_recorded_with_who_what_and_where() {
     assert_eq!(rows[0]["client_address"], "127.0.0.1");
     assert_eq!(rows[0]["target_type"], "conversation");
 
-    assert_eq!(app.staff_acts(&rivera, &conversation, "claim").await.status, StatusCode::OK);
-    let claims = audit_rows(&app, &admin, &format!("target_id={conversation}&action=conversation.claim")).await;
+    assert_eq!(
+        app.staff_acts(&rivera, &conversation, "claim").await.status,
+        StatusCode::OK
+    );
+    let claims = audit_rows(
+        &app,
+        &admin,
+        &format!("target_id={conversation}&action=conversation.claim"),
+    )
+    .await;
     assert_eq!(claims.len(), 1);
-    let sends = audit_rows(&app, &admin, &format!("target_id={conversation}&action=message.send")).await;
+    let sends = audit_rows(
+        &app,
+        &admin,
+        &format!("target_id={conversation}&action=message.send"),
+    )
+    .await;
     assert_eq!(sends.len(), 1, "the patient's send");
 
-    let timeline = app.get(&format!("/v1/conversations/{conversation}/messages"), &rivera).await;
+    let timeline = app
+        .get(
+            &format!("/v1/conversations/{conversation}/messages"),
+            &rivera,
+        )
+        .await;
     assert_eq!(timeline.status, StatusCode::OK);
-    assert_eq!(audit_rows(&app, &admin, "action=conversation.messages.read").await.len(), 1);
+    assert_eq!(
+        audit_rows(&app, &admin, "action=conversation.messages.read")
+            .await
+            .len(),
+        1
+    );
 
     let everything = app.get("/v1/audit?limit=200", &admin).await;
-    assert!(!everything.raw.contains("Zebulon"), "no message text in the audit log");
+    assert!(
+        !everything.raw.contains("Zebulon"),
+        "no message text in the audit log"
+    );
     assert!(!everything.raw.contains("Alice"), "no names either");
 }
 
@@ -57,21 +90,43 @@ async fn refused_requests_leave_no_row() {
     let patel = app.login("patel@demo.test").await;
     let bob = app.login("bob@demo.test").await;
     let conversation = id(&app.patient_starts(&bob, "My wrist hurts").await["conversation"]);
-    assert_eq!(app.staff_acts(&rivera, &conversation, "claim").await.status, StatusCode::OK);
+    assert_eq!(
+        app.staff_acts(&rivera, &conversation, "claim").await.status,
+        StatusCode::OK
+    );
     let patel_id = app.id_of(&patel).await;
 
     let lost = app.staff_acts(&patel, &conversation, "claim").await;
     assert_eq!(lost.status, StatusCode::CONFLICT);
     let reply = app
-        .post(&format!("/v1/conversations/{conversation}/messages"), &patel, json!({"body": "hi"}))
+        .post(
+            &format!("/v1/conversations/{conversation}/messages"),
+            &patel,
+            json!({"body": "hi"}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     let carol = app.login("carol@other.test").await;
-    let foreign = app.get(&format!("/v1/patient/conversations/{conversation}/messages"), &carol).await;
+    let foreign = app
+        .get(
+            &format!("/v1/patient/conversations/{conversation}/messages"),
+            &carol,
+        )
+        .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 
-    assert!(audit_rows(&app, &admin, &format!("actor_id={patel_id}&target_id={conversation}")).await.is_empty());
-    assert!(audit_rows(&app, &admin, "action=conversation.messages.read").await.is_empty());
+    assert!(audit_rows(
+        &app,
+        &admin,
+        &format!("actor_id={patel_id}&target_id={conversation}")
+    )
+    .await
+    .is_empty());
+    assert!(
+        audit_rows(&app, &admin, "action=conversation.messages.read")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -89,15 +144,30 @@ async fn sign_ins_and_failures_are_recorded() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let kim = app.login("kim@demo.test").await;
     let kim_id = app.id_of(&kim).await;
-    let failed = audit_rows(&app, &admin, &format!("actor_id={kim_id}&action=auth.sign_in_failed")).await;
+    let failed = audit_rows(
+        &app,
+        &admin,
+        &format!("actor_id={kim_id}&action=auth.sign_in_failed"),
+    )
+    .await;
     assert_eq!(failed.len(), 1);
-    let succeeded = audit_rows(&app, &admin, &format!("actor_id={kim_id}&action=auth.sign_in")).await;
+    let succeeded = audit_rows(
+        &app,
+        &admin,
+        &format!("actor_id={kim_id}&action=auth.sign_in"),
+    )
+    .await;
     assert_eq!(succeeded.len(), 1);
 
     let rivera = app.login("rivera@demo.test").await;
-    assert_eq!(app.get("/v1/audit", &rivera).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/v1/audit", &rivera).await.status,
+        StatusCode::FORBIDDEN
+    );
     let other_admin_view = audit_rows(&app, &admin, "action=auth.sign_in").await;
-    assert!(other_admin_view.iter().all(|row| row["actor_role"] != "patient" || row["actor_id"].is_string()));
+    assert!(other_admin_view
+        .iter()
+        .all(|row| row["actor_role"] != "patient" || row["actor_id"].is_string()));
 }
 
 #[tokio::test]
@@ -110,16 +180,29 @@ async fn the_log_is_append_only_and_paginates() {
     let first = app.get("/v1/audit?limit=2", &admin).await;
     assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    let second = app.get(&format!("/v1/audit?limit=2&cursor={cursor}"), &admin).await;
-    let first_ids: Vec<String> = first.body["items"].as_array().unwrap().iter().map(id).collect();
-    let second_ids: Vec<String> = second.body["items"].as_array().unwrap().iter().map(id).collect();
+    let second = app
+        .get(&format!("/v1/audit?limit=2&cursor={cursor}"), &admin)
+        .await;
+    let first_ids: Vec<String> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    let second_ids: Vec<String> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
     assert!(second_ids.iter().all(|row| !first_ids.contains(row)));
     assert!(first_ids[1] > second_ids[0], "newest first");
 
     let pool = app.app_state.pool.clone();
     let tampering = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
-        let update = diesel::sql_query("UPDATE audit_events SET action = 'nothing'").execute(&mut *conn);
+        let update =
+            diesel::sql_query("UPDATE audit_events SET action = 'nothing'").execute(&mut *conn);
         let delete = diesel::sql_query("DELETE FROM audit_events").execute(&mut *conn);
         (update.is_err(), delete.is_err())
     })

@@ -182,7 +182,7 @@ async fn every_tab_follows_its_rule() {
     let counts = app.get("/v1/inbox/counts", &support).await;
     assert_eq!(
         counts.body,
-        json!({"assigned": 0, "my_clinic": 0, "support": 1, "closed": 0})
+        json!({"assigned": 0, "my_clinic": 0, "support": 1, "closed": 0, "unread": 1})
     );
 
     let patients_may_not = app.get("/v1/conversations", &alice).await;

@@ -147,7 +147,14 @@ async fn a_staff_stream_receives_a_workflow_in_order() {
         app.staff_acts(&rivera, &conversation, "claim").await.status,
         StatusCode::OK
     );
-    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    reply(
+        &app,
+        &rivera,
+        &conversation,
+        "Ice it for 15 minutes.",
+        false,
+    )
+    .await;
     app.staff_acts(&rivera, &conversation, "close").await;
     app.staff_acts(&rivera, &conversation, "reopen").await;
 
@@ -166,7 +173,9 @@ async fn a_staff_stream_receives_a_workflow_in_order() {
             "reopened",
         ]
     );
-    assert!(events.iter().all(|event| event.data["conversation_id"] == conversation));
+    assert!(events
+        .iter()
+        .all(|event| event.data["conversation_id"] == conversation));
     let ids: Vec<i64> = events.iter().map(|event| event.id.unwrap()).collect();
     assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
     // No text and no names travel on the stream.
@@ -200,7 +209,14 @@ async fn resuming_with_last_event_id_after_a_drop_loses_nothing() {
     drop(dropped);
 
     app.staff_acts(&rivera, &conversation, "claim").await;
-    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    reply(
+        &app,
+        &rivera,
+        &conversation,
+        "Ice it for 15 minutes.",
+        false,
+    )
+    .await;
     reply(&app, &rivera, &conversation, "Asked the coach too.", true).await;
     app.staff_acts(&rivera, &conversation, "close").await;
 
@@ -235,17 +251,40 @@ async fn a_patient_stream_carries_only_their_own_patient_visible_messages() {
     let bob = app.login("bob@demo.test").await;
     let mut alices = EventStream::open(&app, &alice, None).await;
 
-    let bobs_conversation =
-        id(&app.patient_starts(&bob, "I cannot log in to the app.").await["conversation"]);
-    reply(&app, &rivera, &bobs_conversation, "We will reset it.", false).await;
+    let bobs_conversation = id(&app
+        .patient_starts(&bob, "I cannot log in to the app.")
+        .await["conversation"]);
+    reply(
+        &app,
+        &rivera,
+        &bobs_conversation,
+        "We will reset it.",
+        false,
+    )
+    .await;
     let conversation = id(&app
         .patient_starts(&alice, "My knee is still swollen after the exercises.")
         .await["conversation"]);
     app.staff_acts(&rivera, &conversation, "claim").await;
-    reply(&app, &rivera, &conversation, "Her swelling looks post-op.", true).await;
-    reply(&app, &rivera, &conversation, "Ice it for 15 minutes.", false).await;
+    reply(
+        &app,
+        &rivera,
+        &conversation,
+        "Her swelling looks post-op.",
+        true,
+    )
+    .await;
+    reply(
+        &app,
+        &rivera,
+        &conversation,
+        "Ice it for 15 minutes.",
+        false,
+    )
+    .await;
     app.staff_acts(&rivera, &conversation, "close").await;
-    app.patient_posts(&alice, &conversation, "Thanks, it helped.").await;
+    app.patient_posts(&alice, &conversation, "Thanks, it helped.")
+        .await;
 
     // Up to the acknowledgment of the reopening message: Bob's messages, the note and the claim
     // and close in between are not Alice's to hear of.
@@ -261,7 +300,9 @@ async fn a_patient_stream_carries_only_their_own_patient_visible_messages() {
             "message_created:acknowledgment",
         ]
     );
-    assert!(events.iter().all(|event| event.data["conversation_id"] == conversation));
+    assert!(events
+        .iter()
+        .all(|event| event.data["conversation_id"] == conversation));
 }
 
 #[tokio::test]
@@ -285,7 +326,9 @@ async fn support_agents_hear_only_of_supports_conversations() {
         )
         .await;
     assert_eq!(handoff.status, StatusCode::OK, "{}", handoff.raw);
-    let tech = id(&app.patient_starts(&bob, "I cannot log in to the app.").await["conversation"]);
+    let tech = id(&app
+        .patient_starts(&bob, "I cannot log in to the app.")
+        .await["conversation"]);
 
     let events = supports
         .until(|event| event.data["conversation_id"] == tech && is_message("acknowledgment")(event))

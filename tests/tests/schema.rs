@@ -109,6 +109,22 @@ fn diesel_schema_reads(conn: &mut DbConnection) {
         .select(EventRow::as_select())
         .load(conn)
         .unwrap();
+    inbox_events::table
+        .select(persistence::live::InboxEventRow::as_select())
+        .load(conn)
+        .unwrap();
+    webhook_deliveries::table
+        .select(persistence::webhooks::DeliveryRow::as_select())
+        .load(conn)
+        .unwrap();
+    webhook_subscriptions::table
+        .select(persistence::webhooks::Subscription::as_select())
+        .load(conn)
+        .unwrap();
+    read_markers::table
+        .select((read_markers::principal_id, read_markers::last_read_at))
+        .load::<(String, chrono::NaiveDateTime)>(conn)
+        .unwrap();
     refresh_tokens::table
         .select((
             refresh_tokens::id,

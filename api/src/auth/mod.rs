@@ -206,7 +206,9 @@ pub async fn issue_token(
     // Hashing takes tens of milliseconds: off the async workers, and without a connection held.
     let (found, verified) = web::block(move || {
         let verified = match &found {
-            Some((credential, _)) => passwords::verify_password(&password, &credential.password_hash),
+            Some((credential, _)) => {
+                passwords::verify_password(&password, &credential.password_hash)
+            }
             None => {
                 passwords::burn_verification_time(&password);
                 false
@@ -220,12 +222,22 @@ pub async fn issue_token(
         .db(move |conn| match found {
             Some((_, Some(principal))) if verified => {
                 let role = principal.role.as_str();
-                Audit::sign_in(&context, "auth.sign_in", Some((&principal.id, &principal.organization_id, role)))
-                    .write(conn, |conn| issue_pair(&handler_state, conn, &principal, &new_id()))
+                Audit::sign_in(
+                    &context,
+                    "auth.sign_in",
+                    Some((&principal.id, &principal.organization_id, role)),
+                )
+                .write(conn, |conn| {
+                    issue_pair(&handler_state, conn, &principal, &new_id())
+                })
             }
             found => {
                 let actor = found.as_ref().map(|(credential, _)| {
-                    (credential.principal_id.as_str(), credential.organization_id.as_str(), credential.principal_kind.as_str())
+                    (
+                        credential.principal_id.as_str(),
+                        credential.organization_id.as_str(),
+                        credential.principal_kind.as_str(),
+                    )
                 });
                 Audit::sign_in(&context, "auth.sign_in_failed", actor).record(conn)?;
                 Err(invalid_credentials())
