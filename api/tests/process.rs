@@ -4,167 +4,68 @@
 // A failed expectation in a test should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use support::{client, Server, TestDatabase};
 
-const SECRET: &str = "process-test-secret-process-test-secret";
-
-/// A database for one test: a SQLite file, or a fresh PostgreSQL database dropped at the end.
-struct Database {
-    url: String,
-    _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-impl Database {
-    fn create() -> Database {
-        let dir = tempfile::tempdir().unwrap();
-        match std::env::var("INBOX_TEST_DATABASE_URL") {
-            Ok(admin) if !admin.trim().is_empty() => {
-                let name = format!("inbox_process_{}", uuid::Uuid::now_v7().simple());
-                psql(&admin, &format!("CREATE DATABASE \"{name}\""));
-                let base = admin.rsplit_once('/').unwrap().0;
-                Database {
-                    url: format!("{base}/{name}"),
-                    _dir: dir,
-                    postgres: Some((admin, name)),
-                }
-            }
-            _ => Database {
-                url: dir.path().join("inbox.db").to_str().unwrap().to_owned(),
-                _dir: dir,
-                postgres: None,
-            },
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.postgres {
-            psql(
-                admin,
-                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-            );
-        }
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let status = Command::new("psql")
-        .args([url, "-q", "-c", sql])
-        .status()
-        .expect("psql runs (INBOX_TEST_DATABASE_URL is set, so PostgreSQL must be reachable)");
-    assert!(status.success(), "psql {sql}");
-}
-
-/// Starts `inbox serve --demo` on a free port and waits for its start-up line.
-fn start(database: &Database) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inbox"))
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-        .env("DATABASE_URL", &database.url)
-        .env("INBOX_JWT_SECRET", SECRET)
-        .env("INBOX_SEND_RATE_PER_MINUTE", "100000")
-        .env("INBOX_AUTH_RATE_PER_MINUTE", "100000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("inbox listening on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, address)
-}
-
-async fn login(client: &reqwest::Client, address: &str, email: &str) -> String {
-    let response: Value = client
-        .post(format!("{address}/v1/auth/token"))
-        .json(&json!({"email": email, "password": "demo-pass"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"].as_str().unwrap().to_owned()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
+/// Limits off: these tests send far faster than people.
+const UNLIMITED: [(&str, &str); 2] = [
+    ("INBOX_SEND_RATE_PER_MINUTE", "1000000"),
+    ("INBOX_AUTH_RATE_PER_MINUTE", "1000000"),
+];
 
 #[tokio::test]
 async fn every_acknowledged_message_survives_sigkill() {
-    let database = Database::create();
-    let (mut server, address) = start(&database);
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database.url(), &UNLIMITED);
     let client = client();
-    let token = login(&client, &address, "alice@demo.test").await;
-    let started: Value = client
-        .post(format!("{address}/v1/patient/conversations"))
-        .bearer_auth(&token)
-        .json(&json!({"body": "Starting a thread before the crash"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = server.login(&client, "alice@demo.test").await;
+    let started = server
+        .patient_starts(&client, &token, "Starting a thread before the crash")
+        .await;
     let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
 
-    // Four senders in a loop; every 201 is a promise the message is stored.
-    let senders = (0..4).map(|sender| {
-        let (client, address, token, conversation) = (
-            client.clone(),
-            address.clone(),
-            token.clone(),
-            conversation.clone(),
-        );
-        tokio::spawn(async move {
-            let mut acknowledged = Vec::new();
-            for n in 0.. {
-                let sent = client
-                    .post(format!(
-                        "{address}/v1/patient/conversations/{conversation}/messages"
-                    ))
-                    .bearer_auth(&token)
-                    .json(&json!({"body": format!("message {sender}-{n}")}))
-                    .send()
-                    .await;
-                match sent {
-                    Ok(response) if response.status() == reqwest::StatusCode::CREATED => {
-                        let body: Value = match response.json().await {
-                            Ok(body) => body,
-                            Err(_) => break,
-                        };
-                        acknowledged.push(body["message"]["id"].as_str().unwrap().to_owned());
+    // Four senders in a loop; every 201 is a promise that the message is stored.
+    let senders: Vec<_> = (0..4)
+        .map(|sender| {
+            let (client, url, token) = (
+                client.clone(),
+                server.url(&format!(
+                    "/v1/patient/conversations/{conversation}/messages"
+                )),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for n in 0.. {
+                    let sent = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"body": format!("message {sender}-{n}")}))
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { break };
+                    if response.status() != reqwest::StatusCode::CREATED {
+                        break;
                     }
-                    _ => break,
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    acknowledged.push(body["message"]["id"].as_str().unwrap().to_owned());
                 }
-            }
-            acknowledged
+                acknowledged
+            })
         })
-    });
-    let senders: Vec<_> = senders.collect();
+        .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server); // SIGKILL
     let mut acknowledged = Vec::new();
     for sender in senders {
         acknowledged.extend(sender.await.unwrap());
@@ -175,12 +76,12 @@ async fn every_acknowledged_message_survives_sigkill() {
         acknowledged.len()
     );
 
-    let (mut restarted, address) = start(&database);
-    let token = login(&client, &address, "alice@demo.test").await;
+    let restarted = Server::start(&database.url(), &UNLIMITED);
+    let token = restarted.login(&client, "alice@demo.test").await;
     let stored: Value = client
-        .get(format!(
-            "{address}/v1/patient/conversations/{conversation}/messages"
-        ))
+        .get(restarted.url(&format!(
+            "/v1/patient/conversations/{conversation}/messages"
+        )))
         .bearer_auth(&token)
         .send()
         .await
@@ -188,7 +89,7 @@ async fn every_acknowledged_message_survives_sigkill() {
         .json()
         .await
         .unwrap();
-    let stored: std::collections::HashSet<&str> = stored["items"]
+    let stored: HashSet<&str> = stored["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -208,54 +109,115 @@ async fn every_acknowledged_message_survives_sigkill() {
         "{} acknowledged messages, all present after SIGKILL and restart",
         acknowledged.len()
     );
-    restarted.kill().unwrap();
-    restarted.wait().unwrap();
+}
+
+/// An OpenAI-compatible endpoint that takes `delay` to answer every request, so drafts are
+/// provably in flight when the signal arrives.
+fn slow_language_model(delay: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(mut connection) = connection else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // Read the head and the announced body before answering.
+                loop {
+                    let Ok(read) = connection.read(&mut buffer) else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&request);
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let length = text[..head_end]
+                            .lines()
+                            .find_map(|line| {
+                                line.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if request.len() >= head_end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(delay);
+                let body = json!({"choices": [{"message": {"role": "assistant", "content": "Who: Alice. Problem: knee pain after exercises. Asked: advice. Urgency: routine."}}]}).to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = connection.write_all(response.as_bytes());
+            });
+        }
+    });
+    format!("http://{address}/v1")
 }
 
 #[tokio::test]
 async fn sigterm_drains_requests_in_flight_then_exits_cleanly() {
-    let database = Database::create();
-    let (mut server, address) = start(&database);
+    let database = TestDatabase::create().await;
+    let model = slow_language_model(Duration::from_millis(1500));
+    let mut environment = UNLIMITED.to_vec();
+    environment.extend([
+        ("INBOX_LLM_BASE_URL", model.as_str()),
+        ("INBOX_LLM_TIMEOUT_SECONDS", "20"),
+    ]);
+    let mut server = Server::start(&database.url(), &environment);
     let client = client();
-    let token = login(&client, &address, "bob@demo.test").await;
-    // Sign-ins hash a password each (tens of milliseconds), so a burst is still in flight when
-    // the signal arrives.
-    let requests: Vec<_> = (0..24)
+    let alice = server.login(&client, "alice@demo.test").await;
+    let rivera = server.login(&client, "rivera@demo.test").await;
+    let started = server
+        .patient_starts(&client, &alice, "My knee hurts after the exercises")
+        .await;
+    let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
+
+    let drafts: Vec<_> = (0..8)
         .map(|_| {
-            let (client, address) = (client.clone(), address.clone());
+            let request = client
+                .post(server.url(&format!("/v1/conversations/{conversation}/handoff/summary")))
+                .bearer_auth(&rivera)
+                .send();
             tokio::spawn(async move {
-                client
-                    .post(format!("{address}/v1/auth/token"))
-                    .json(&json!({"email": "kim@demo.test", "password": "demo-pass"}))
-                    .send()
+                let response = request
                     .await
-                    .map(|response| response.status())
+                    .expect("a request in flight is answered, not dropped");
+                let status = response.status();
+                (status, response.json::<Value>().await.unwrap())
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(60)).await;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+    // Every draft now waits on the model for another second.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
-    assert!(terminated.success());
+    assert!(signalled.success());
     let signalled_at = Instant::now();
-    for request in requests {
-        let status = request
-            .await
-            .unwrap()
-            .expect("a request in flight is answered, not dropped");
-        assert_eq!(status, reqwest::StatusCode::OK);
+
+    for draft in drafts {
+        let (status, body) = draft.await.unwrap();
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        assert_eq!(
+            body["generated_by"], "llm",
+            "the draft finished its call: {body}"
+        );
     }
-    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
-        .await
-        .unwrap();
+    let exit = tokio::task::spawn_blocking(move || {
+        let exit = server.child.wait().unwrap();
+        (exit, server)
+    })
+    .await
+    .unwrap()
+    .0;
     assert!(exit.success(), "exit status {exit:?}");
     assert!(signalled_at.elapsed() < Duration::from_secs(30));
-    let refused = client
-        .get(format!("{address}/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await;
-    assert!(refused.is_err(), "nothing listens after the drain");
 }
