@@ -63,7 +63,7 @@ run_as() {
         --checks all \
         --header "Authorization: Bearer $(token_for "$who")" \
         --max-examples "$max_examples" \
-        --workers 2 \
+        --workers 1 \
         --seed 1 \
         --no-color
 }

@@ -13,6 +13,7 @@ use crate::auth::{StaffCaller, TeamName};
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
 use crate::inbox::{staff_actor, summarize, ConversationSummary};
+use crate::json_body::JsonObject;
 use crate::patient_app::conversation_id;
 use crate::state::AppState;
 use crate::views::{author_ids, MessageView};
@@ -184,6 +185,11 @@ pub async fn reopen_conversation(
 #[schema(example = json!({"body": "Heat is fine after the first 48 hours. Keep the reps light.", "internal": false}))]
 pub struct StaffMessageRequest {
     /// 1 to 4000 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
     /// An internal note: visible to staff only, allowed whoever holds the conversation.
     #[serde(default)]
@@ -250,7 +256,7 @@ pub async fn post_staff_message(
     caller: StaffCaller,
     context: RequestContext,
     path: web::Path<String>,
-    request: web::Json<StaffMessageRequest>,
+    request: JsonObject<StaffMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
     let body = MessageBody::parse(&request.body)
@@ -282,6 +288,11 @@ pub async fn post_staff_message(
 pub struct HandoffRequest {
     pub to: TeamName,
     /// The reviewed summary; stored as an internal note by the sender.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub summary: String,
 }
 
@@ -311,7 +322,7 @@ pub async fn hand_off_conversation(
     caller: StaffCaller,
     context: RequestContext,
     path: web::Path<String>,
-    request: web::Json<HandoffRequest>,
+    request: JsonObject<HandoffRequest>,
 ) -> Result<web::Json<ConversationSummary>, ApiError> {
     let summary = MessageBody::parse(&request.summary)
         .map_err(|error| ApiError::validation(format!("summary: {error}.")))?;

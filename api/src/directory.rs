@@ -18,6 +18,7 @@ use crate::auth::passwords::hash_password;
 use crate::auth::{AdminCaller, RoleName, StaffCaller, TeamName};
 use crate::error::{ApiError, Problem, ProblemKind};
 use crate::inbox::search_terms;
+use crate::json_body::JsonObject;
 use crate::pagination::{bad_cursor, PageParams, Paged};
 use crate::state::AppState;
 use crate::views::timestamp;
@@ -243,16 +244,24 @@ fn clinician_id(raw: &str) -> Result<String, ApiError> {
         .map_err(|_| not_an_active_clinician())
 }
 
-fn staff_role(role: RoleName) -> Result<Role, ApiError> {
-    match role {
-        RoleName::Clinician => Ok(Role::Clinician),
-        RoleName::Coach => Ok(Role::Coach),
-        RoleName::Support => Ok(Role::Support),
-        RoleName::Admin => Ok(Role::Admin),
-        RoleName::Patient => Err(invalid(
-            "role",
-            "must be clinician, coach, support or admin",
-        )),
+/// The roles a staff member can have (patients are created through the patient endpoints).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRoleName {
+    Clinician,
+    Coach,
+    Support,
+    Admin,
+}
+
+impl From<StaffRoleName> for Role {
+    fn from(role: StaffRoleName) -> Self {
+        match role {
+            StaffRoleName::Clinician => Role::Clinician,
+            StaffRoleName::Coach => Role::Coach,
+            StaffRoleName::Support => Role::Support,
+            StaffRoleName::Admin => Role::Admin,
+        }
     }
 }
 
@@ -401,8 +410,14 @@ pub async fn get_patient(
 }))]
 pub struct CreatePatientRequest {
     /// 1 to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// The patient's sign-in for the MyXRHealth app; unique across all accounts.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 8 to 256 characters.
     #[schema(min_length = 8, max_length = 256)]
@@ -435,7 +450,7 @@ pub async fn create_patient(
     state: web::Data<AppState>,
     caller: AdminCaller,
     context: RequestContext,
-    request: web::Json<CreatePatientRequest>,
+    request: JsonObject<CreatePatientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
     let name = person_name(&request.name)?;
@@ -491,6 +506,11 @@ fn nullable_field<'de, D: Deserializer<'de>>(
 #[schema(example = json!({"assigned_clinician_id": null, "external_id": "MRN-004299"}))]
 pub struct UpdatePatientRequest {
     /// 1 to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
     /// `null` removes it.
     #[serde(default, deserialize_with = "nullable_field")]
@@ -526,7 +546,7 @@ pub async fn update_patient(
     caller: AdminCaller,
     context: RequestContext,
     path: web::Path<String>,
-    request: web::Json<UpdatePatientRequest>,
+    request: JsonObject<UpdatePatientRequest>,
 ) -> Result<web::Json<PatientView>, ApiError> {
     let id = person_id(&path, "patient")?;
     let request = request.into_inner();
@@ -600,14 +620,19 @@ pub async fn list_staff(
 }))]
 pub struct CreateStaffRequest {
     /// 1 to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// The sign-in for the Clinician Platform; unique across all accounts.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 8 to 256 characters.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
-    /// `clinician`, `coach`, `support` or `admin`.
-    pub role: RoleName,
+    pub role: StaffRoleName,
 }
 
 /// Add a staff member (admins).
@@ -631,13 +656,13 @@ pub async fn create_staff(
     state: web::Data<AppState>,
     caller: AdminCaller,
     context: RequestContext,
-    request: web::Json<CreateStaffRequest>,
+    request: JsonObject<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = request.into_inner();
     let name = person_name(&request.name)?;
     let email = email(&request.email)?;
     let password = password(&request.password)?;
-    let role = staff_role(request.role)?;
+    let role = Role::from(request.role);
     let password_hash = hashed(password).await?;
     let audit = Audit::new(&context, &caller, "staff.create");
     let member = state
@@ -670,9 +695,13 @@ pub async fn create_staff(
 #[schema(example = json!({"active": false}))]
 pub struct UpdateStaffRequest {
     /// 1 to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
-    /// `clinician`, `coach`, `support` or `admin`.
-    pub role: Option<RoleName>,
+    pub role: Option<StaffRoleName>,
     /// `false` deactivates: the member can no longer sign in or refresh a session.
     pub active: Option<bool>,
 }
@@ -704,12 +733,12 @@ pub async fn update_staff(
     caller: AdminCaller,
     context: RequestContext,
     path: web::Path<String>,
-    request: web::Json<UpdateStaffRequest>,
+    request: JsonObject<UpdateStaffRequest>,
 ) -> Result<web::Json<StaffView>, ApiError> {
     let id = person_id(&path, "staff member")?;
     let request = request.into_inner();
     let name = request.name.as_deref().map(person_name).transpose()?;
-    let role = request.role.map(staff_role).transpose()?;
+    let role = request.role.map(Role::from);
     let locks_self_out =
         request.active == Some(false) || role.is_some_and(|role| role != Role::Admin);
     if id == caller.id && locks_self_out {

@@ -25,6 +25,7 @@ use crate::auth::{Caller, StaffCaller, TeamName};
 use crate::conversation_actions::StaffMessageResponse;
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
+use crate::json_body::JsonObject;
 use crate::pagination::{encode_cursor, PageParams, Paged};
 use crate::patient_app::conversation_id;
 use crate::routing_rules::CategoryName;
@@ -733,6 +734,11 @@ pub struct StartConversationRequest {
     #[schema(format = Uuid)]
     pub patient_id: String,
     /// The first message, 1 to 4000 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
 }
 
@@ -758,7 +764,7 @@ pub async fn start_conversation(
     state: web::Data<AppState>,
     caller: StaffCaller,
     context: RequestContext,
-    request: web::Json<StartConversationRequest>,
+    request: JsonObject<StartConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let StartConversationRequest { patient_id, body } = request.into_inner();
     let body = MessageBody::parse(&body)

@@ -13,6 +13,7 @@ pub mod fallback;
 pub mod handoff;
 pub mod health;
 pub mod inbox;
+pub mod json_body;
 pub mod limits;
 pub mod live;
 pub mod metrics;

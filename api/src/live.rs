@@ -229,10 +229,10 @@ fn unnamed_frame(kind: &str, data: &serde_json::Value) -> Bytes {
     operation_id = "streamEvents",
     security(("bearer" = [])),
     params(
-        ("Last-Event-ID" = Option<i64>, Header, description = "The id of the last event received, to resume after it"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "The id of the last event received, to resume after it"),
     ),
     responses(
-        (status = 200, description = "The event stream; it stays open", body = String, content_type = "text/event-stream",
+        (status = 200, description = "The event stream; it stays open. Each event's `data` is a JSON object of ids, kinds and counts", body = Object, content_type = "text/event-stream",
             example = "id: 42\nevent: message_created\ndata: {\"conversation_id\":\"0193a7b0-0000-7000-8000-000000000020\",\"message_id\":\"0193a7b0-0000-7000-8000-000000000021\",\"message_kind\":\"patient\"}\n\n"),
         (status = 400, description = "Last-Event-ID is not an event id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),

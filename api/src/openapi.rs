@@ -258,7 +258,50 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // After the paths are in: `ApiDoc`'s own modifiers run before there are any.
     CommonResponses.modify(&mut openapi);
     ReferenceGenericArguments.modify(&mut openapi);
+    OptionalHeadersAreNotNull.modify(&mut openapi);
     openapi
+}
+
+/// utoipa documents an `Option<T>` header as nullable, but a header is absent or has a value:
+/// there is no `null` on the wire, and clients (and fuzzers) would send the text "null".
+struct OptionalHeadersAreNotNull;
+
+impl Modify for OptionalHeadersAreNotNull {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let headers = operation
+                    .parameters
+                    .iter_mut()
+                    .flatten()
+                    .filter(|parameter| parameter.parameter_in == ParameterIn::Header);
+                for header in headers {
+                    if let Some(RefOr::T(Schema::Object(object))) = header.schema.as_mut() {
+                        if let SchemaType::Array(types) = &object.schema_type {
+                            let present: Vec<Type> = types
+                                .iter()
+                                .filter(|ty| **ty != Type::Null)
+                                .cloned()
+                                .collect();
+                            if let [only] = present.as_slice() {
+                                object.schema_type = SchemaType::Type(only.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a trailing newline, byte for byte what is committed in

@@ -13,6 +13,7 @@ use crate::audit::{Audit, RequestContext};
 use crate::auth::PatientCaller;
 use crate::conversation_errors::write_error;
 use crate::error::{ApiError, Problem};
+use crate::json_body::JsonObject;
 use crate::organization_settings::acknowledgment_texts;
 use crate::pagination::{encode_cursor, PageParams, Paged};
 use crate::state::AppState;
@@ -28,6 +29,11 @@ use crate::views::{author_ids, timestamp, ConversationStatus, MessageView};
 }))]
 pub struct SendMessage {
     /// 1 to 4000 characters after trimming; no control characters but newline and tab.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*\S[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
     /// The app's idempotency key: 1 to 128 printable ASCII characters, e.g. a UUID.
     pub client_message_id: Option<String>,
@@ -315,7 +321,7 @@ pub async fn start_patient_conversation(
     state: web::Data<AppState>,
     caller: PatientCaller,
     context: RequestContext,
-    request: web::Json<SendMessage>,
+    request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = parse_send(request.into_inner())?;
     state.limits.check_send(&caller.id)?;
@@ -411,7 +417,7 @@ pub async fn post_patient_message(
     caller: PatientCaller,
     context: RequestContext,
     path: web::Path<String>,
-    request: web::Json<SendMessage>,
+    request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
     let parsed = parse_send(request.into_inner())?;

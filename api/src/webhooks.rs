@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AdminCaller;
 use crate::error::{ApiError, Problem};
+use crate::json_body::JsonObject;
 use crate::pagination::{bad_cursor, PageParams, Paged};
 use crate::state::AppState;
 use crate::views::{optional_timestamp, timestamp};
@@ -192,14 +193,18 @@ impl WebhookView {
 
 /// Shortest secret accepted: the HMAC key should not be guessable.
 const MIN_SECRET_CHARS: usize = 16;
+const MAX_SECRET_CHARS: usize = 256;
+const MAX_URL_CHARS: usize = 2048;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://alerts.example.org/inbox", "secret": "whsec-0123456789abcdef", "active": true}))]
 pub struct WebhookRequest {
     /// An http(s) URL without credentials; every urgent message is POSTed to it.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     /// The HMAC-SHA256 key, at least 16 characters; required the first time, kept when absent.
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
     #[serde(default = "enabled")]
     pub active: bool,
@@ -261,7 +266,7 @@ pub async fn get_webhook_settings(
 pub async fn replace_webhook_settings(
     state: web::Data<AppState>,
     caller: AdminCaller,
-    request: web::Json<WebhookRequest>,
+    request: JsonObject<WebhookRequest>,
 ) -> Result<web::Json<WebhookView>, ApiError> {
     let WebhookRequest {
         url,
@@ -276,13 +281,17 @@ pub async fn replace_webhook_settings(
                 && url.username().is_empty()
                 && url.password().is_none()
         })
-        .ok_or_else(|| ApiError::validation("url must be an http(s) URL without credentials."))?;
-    if secret
-        .as_deref()
-        .is_some_and(|secret| secret.chars().count() < MIN_SECRET_CHARS)
-    {
+        .filter(|url| url.as_str().len() <= MAX_URL_CHARS)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "url must be an http(s) URL without credentials, at most 2048 characters.",
+            )
+        })?;
+    if secret.as_deref().is_some_and(|secret| {
+        !(MIN_SECRET_CHARS..=MAX_SECRET_CHARS).contains(&secret.chars().count())
+    }) {
         return Err(ApiError::validation(format!(
-            "secret must be at least {MIN_SECRET_CHARS} characters."
+            "secret must be {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters."
         )));
     }
     let subscription = state

@@ -19,6 +19,7 @@ pub use caller::{AdminCaller, Caller, PatientCaller, StaffCaller};
 
 use crate::audit::{Audit, RequestContext};
 use crate::error::{ApiError, Problem, ProblemKind};
+use crate::json_body::JsonObject;
 use crate::state::AppState;
 
 /// Credentials of a staff member or a patient.
@@ -184,7 +185,7 @@ pub async fn issue_token(
     state: web::Data<AppState>,
     http: HttpRequest,
     context: RequestContext,
-    request: web::Json<TokenRequest>,
+    request: JsonObject<TokenRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     state.limits.check_auth(client_address(&http))?;
     let TokenRequest { email, password } = request.into_inner();
@@ -280,7 +281,7 @@ pub async fn rotate_refresh_token(
     state: web::Data<AppState>,
     http: HttpRequest,
     context: RequestContext,
-    request: web::Json<RefreshRequest>,
+    request: JsonObject<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     state.limits.check_auth(client_address(&http))?;
     let token_hash = tokens::refresh_token_hash(&request.refresh_token);
