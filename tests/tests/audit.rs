@@ -164,10 +164,22 @@ async fn sign_ins_and_failures_are_recorded() {
         app.get("/v1/audit", &rivera).await.status,
         StatusCode::FORBIDDEN
     );
-    let other_admin_view = audit_rows(&app, &admin, "action=auth.sign_in").await;
-    assert!(other_admin_view
+    // Another organization's failed sign-in stays out of this organization's trail.
+    let foreign = app
+        .request(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({"email": "doc@other.test", "password": "nope"})),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::UNAUTHORIZED);
+    let failures = audit_rows(&app, &admin, "action=auth.sign_in_failed").await;
+    let actors: Vec<&str> = failures
         .iter()
-        .all(|row| row["actor_role"] != "patient" || row["actor_id"].is_string()));
+        .map(|row| row["actor_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, [kim_id.as_str()]);
 }
 
 #[tokio::test]
