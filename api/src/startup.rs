@@ -181,6 +181,11 @@ impl Application {
         &self.state
     }
 
+    /// Stops the server from elsewhere (tests end their servers with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -98,7 +98,26 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub app_state: api::state::AppState,
+    _server: RunningServer,
     _database: TestDatabase,
+}
+
+/// The server runs on its own thread and actix system, as `inbox serve` does, so that a test can
+/// stop it completely: its workers, background tasks and pool end with the test instead of
+/// living on until the test process exits.
+struct RunningServer {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the thread ends when the server has stopped.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A signed-in account.
@@ -179,12 +198,28 @@ impl TestApp {
             webhooks: Default::default(),
         };
         adjust(&mut settings);
-        let application = Application::build(&settings)
-            .await
-            .expect("the test server starts");
-        let address = format!("http://127.0.0.1:{}", application.port());
-        let app_state = application.state().clone();
-        tokio::spawn(application.run_until_stopped());
+        let (started_sender, started) = tokio::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let application = Application::build(&settings)
+                    .await
+                    .expect("the test server starts");
+                let started = (
+                    application.port(),
+                    application.state().clone(),
+                    application.handle(),
+                );
+                if started_sender.send(started).is_ok() {
+                    let _ = application.run_until_stopped().await;
+                }
+            })
+        });
+        let (port, app_state, handle) = started.await.expect("the test server starts");
+        let server = RunningServer {
+            handle,
+            thread: Some(thread),
+        };
+        let address = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -194,6 +229,7 @@ impl TestApp {
             address,
             client,
             app_state,
+            _server: server,
             _database: database,
         }
     }
