@@ -37,6 +37,54 @@ pub struct ConversationRow {
     pub closed_at: Option<NaiveDateTime>,
 }
 
+impl EventRow {
+    /// The stored form of `event` of `conversation`, caused by `actor_id` at `at`.
+    pub fn of(
+        conversation: &ConversationRow,
+        event: &Event,
+        actor_id: Option<&str>,
+        at: NaiveDateTime,
+    ) -> Result<EventRow, StoreError> {
+        Ok(EventRow {
+            id: new_id(),
+            conversation_id: conversation.id.clone(),
+            organization_id: conversation.organization_id.clone(),
+            kind: event.kind().to_owned(),
+            actor_id: match event {
+                // The system routes and assigns; people do the rest.
+                Event::Routed { .. }
+                | Event::Assigned { .. }
+                | Event::Escalated { .. }
+                | Event::FlaggedUrgent { .. } => None,
+                _ => actor_id.map(str::to_owned),
+            },
+            details: json(event)?,
+            created_at: at,
+        })
+    }
+}
+
+impl ConversationRow {
+    /// Takes on a transition's placement, claim and status as of `at`, stamping when the claim
+    /// and the closing happened.
+    pub fn take_state(&mut self, next: &Conversation, at: NaiveDateTime) {
+        if self.claimed_by != next.claimed_by {
+            self.claimed_at = next.claimed_by.as_ref().map(|_| at);
+        }
+        if next.status == Status::Closed && self.status != Status::Closed.as_str() {
+            self.closed_at = Some(at);
+        }
+        if next.status == Status::Open {
+            self.closed_at = None;
+        }
+        self.team = next.team.as_str().to_owned();
+        self.status = next.status.as_str().to_owned();
+        self.urgent = next.urgent;
+        self.assigned_to = next.assigned_to.clone();
+        self.claimed_by = next.claimed_by.clone();
+    }
+}
+
 /// Message kinds as stored.
 pub mod message_kind {
     pub const PATIENT: &str = "patient";
@@ -210,24 +258,7 @@ fn insert_events(
 ) -> Result<(), StoreError> {
     let rows = events
         .iter()
-        .map(|event| {
-            Ok(EventRow {
-                id: new_id(),
-                conversation_id: conversation.id.clone(),
-                organization_id: conversation.organization_id.clone(),
-                kind: event.kind().to_owned(),
-                actor_id: match event {
-                    // The system routes and assigns; people do the rest.
-                    Event::Routed { .. }
-                    | Event::Assigned { .. }
-                    | Event::Escalated { .. }
-                    | Event::FlaggedUrgent { .. } => None,
-                    _ => actor_id.map(str::to_owned),
-                },
-                details: json(event)?,
-                created_at: at,
-            })
-        })
+        .map(|event| EventRow::of(conversation, event, actor_id, at))
         .collect::<Result<Vec<_>, StoreError>>()?;
     // One statement per event: the multi-backend connection has no batch insert, and a write
     // produces at most a few events.
@@ -235,7 +266,7 @@ fn insert_events(
         diesel::insert_into(conversation_events::table)
             .values(row)
             .execute(conn)?;
-        live::record_conversation_event(conn, conversation, event, row.actor_id.as_deref())?;
+        live::record_conversation_event(conversation, event, row.actor_id.as_deref());
     }
     Ok(())
 }
@@ -249,7 +280,8 @@ fn insert_message(
     diesel::insert_into(messages::table)
         .values(message)
         .execute(conn)?;
-    live::record_message(conn, conversation, message)
+    live::record_message(conversation, message);
+    Ok(())
 }
 
 /// Applies a transition's state to the stored row (placement, claim, status) and records its
@@ -261,21 +293,7 @@ fn apply(
     actor_id: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let next = &transition.conversation;
-    if row.claimed_by != next.claimed_by {
-        row.claimed_at = next.claimed_by.as_ref().map(|_| at);
-    }
-    if next.status == Status::Closed && row.status != Status::Closed.as_str() {
-        row.closed_at = Some(at);
-    }
-    if next.status == Status::Open {
-        row.closed_at = None;
-    }
-    row.team = next.team.as_str().to_owned();
-    row.status = next.status.as_str().to_owned();
-    row.urgent = next.urgent;
-    row.assigned_to = next.assigned_to.clone();
-    row.claimed_by = next.claimed_by.clone();
+    row.take_state(&transition.conversation, at);
     diesel::update(conversations::table.find(&row.id))
         .set((
             conversations::team.eq(&row.team),
@@ -401,7 +419,7 @@ pub fn start_by_patient(
         diesel::insert_into(conversations::table)
             .values(&row)
             .execute(conn)?;
-        live::record_created(conn, &row)?;
+        live::record_created(&row);
         insert_events(conn, &row, &transition.events, Some(&patient.id), at)?;
         let (stored, acknowledgment) =
             store_patient_message(conn, &row, &patient, message, &transition, at)?;
@@ -827,7 +845,7 @@ pub fn start_by_staff(
         diesel::insert_into(conversations::table)
             .values(&row)
             .execute(conn)?;
-        live::record_created(conn, &row)?;
+        live::record_created(&row);
         insert_events(conn, &row, &transition.events, Some(staff.id), at)?;
         post_by_staff(conn, staff, &row.id, body, false)
     })

@@ -10,7 +10,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::StoreError;
+use crate::{live, StoreError};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -219,12 +219,22 @@ where
         }
         _ => <DbConnection as TransactionManager<DbConnection>>::begin_transaction(conn)?,
     }
-    match work(conn) {
+    // Events queued by this transaction (or savepoint) alone: what an outer one queued stays.
+    let events_mark = if nested { live::pending_mark() } else { 0 };
+    live::discard_pending(events_mark);
+    let outcome = work(conn).and_then(|value| {
+        if !nested {
+            live::append_pending(conn).map_err(E::from)?;
+        }
+        Ok(value)
+    });
+    match outcome {
         Ok(value) => {
             <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
             Ok(value)
         }
         Err(error) => {
+            live::discard_pending(events_mark);
             // The work's error is the one worth reporting; a failed rollback marks the
             // connection broken and r2d2 discards it.
             let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn);

@@ -5,6 +5,8 @@
 //! Rows carry ids, kinds and states — never message text or names — because they are sent to
 //! browsers and apps, and kept for a day.
 
+use std::cell::RefCell;
+
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -30,7 +32,18 @@ pub mod event_kind {
 /// Serializes the writers of the log on PostgreSQL until they commit, so ids are handed out in
 /// commit order: without it a transaction could take id 10, commit after the one with id 11, and
 /// a stream that had already read 11 would never see 10. SQLite has one writer anyway.
+///
+/// Every write of the inbox waits for this lock, so it is held as briefly as possible: a write
+/// transaction only queues its events ([`record`]), and [`append_pending`] takes the lock and
+/// inserts them as the last statements before the commit.
 const LOG_LOCK_KEY: i64 = 0x1b0c_e7e5;
+
+thread_local! {
+    /// The events of the write transaction running on this thread, not yet in the log. A
+    /// transaction runs on one thread from begin to commit (a blocking-pool thread), and
+    /// `db::write_transaction` appends or discards them before it ends.
+    static PENDING: RefCell<Vec<NewInboxEvent>> = const { RefCell::new(Vec::new()) };
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = inbox_events)]
@@ -48,55 +61,71 @@ pub struct InboxEventRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = inbox_events)]
-struct NewInboxEvent<'a> {
-    organization_id: &'a str,
-    conversation_id: &'a str,
-    patient_id: &'a str,
-    team: &'a str,
-    kind: &'a str,
+struct NewInboxEvent {
+    organization_id: String,
+    conversation_id: String,
+    patient_id: String,
+    team: String,
+    kind: String,
     internal: bool,
     payload: String,
     created_at: NaiveDateTime,
 }
 
-/// Appends one event; call it inside the transaction of the write it describes. On PostgreSQL it
-/// also queues a `NOTIFY`, which PostgreSQL delivers to every instance's listener at commit (and
-/// drops on rollback).
-fn record(
-    conn: &mut DbConnection,
-    conversation: &ConversationRow,
-    team: &str,
-    kind: &str,
-    internal: bool,
-    payload: Value,
-) -> Result<(), StoreError> {
+/// Queues one event for the log; call it inside the write transaction it describes, which
+/// appends it just before committing (and drops it if the transaction, or the savepoint it was
+/// recorded in, rolls back).
+fn record(conversation: &ConversationRow, team: &str, kind: &str, internal: bool, payload: Value) {
+    let event = NewInboxEvent {
+        organization_id: conversation.organization_id.clone(),
+        conversation_id: conversation.id.clone(),
+        patient_id: conversation.patient_id.clone(),
+        team: team.to_owned(),
+        kind: kind.to_owned(),
+        internal,
+        payload: payload.to_string(),
+        created_at: now(),
+    };
+    PENDING.with_borrow_mut(|pending| pending.push(event));
+}
+
+/// How many events the transactions on this thread have queued; a savepoint notes it to drop
+/// its own events if it rolls back.
+pub(crate) fn pending_mark() -> usize {
+    PENDING.with_borrow(Vec::len)
+}
+
+/// Drops the events queued after `mark` (by a transaction or savepoint that rolled back).
+pub(crate) fn discard_pending(mark: usize) {
+    PENDING.with_borrow_mut(|pending| pending.truncate(mark));
+}
+
+/// Appends the queued events to the log: the outermost write transaction calls it last before
+/// committing. On PostgreSQL it takes the log's lock (held until the commit) and queues a
+/// `NOTIFY`, which PostgreSQL delivers to every instance's listener at commit.
+pub(crate) fn append_pending(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    let events = PENDING.with_borrow_mut(std::mem::take);
+    if events.is_empty() {
+        return Ok(());
+    }
     if let DbConnection::Postgresql(_) = conn {
         conn.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock({LOG_LOCK_KEY}); NOTIFY {CHANNEL}"
         ))?;
     }
-    diesel::insert_into(inbox_events::table)
-        .values(NewInboxEvent {
-            organization_id: &conversation.organization_id,
-            conversation_id: &conversation.id,
-            patient_id: &conversation.patient_id,
-            team,
-            kind,
-            internal,
-            payload: payload.to_string(),
-            created_at: now(),
-        })
-        .execute(conn)?;
+    // One statement per event: the multi-backend connection has no batch insert, and a write
+    // produces at most a few events.
+    for event in &events {
+        diesel::insert_into(inbox_events::table)
+            .values(event)
+            .execute(conn)?;
+    }
     Ok(())
 }
 
 /// A conversation came to be (started by its patient or by staff).
-pub fn record_created(
-    conn: &mut DbConnection,
-    conversation: &ConversationRow,
-) -> Result<(), StoreError> {
+pub fn record_created(conversation: &ConversationRow) {
     record(
-        conn,
         conversation,
         &conversation.team,
         event_kind::CONVERSATION_CREATED,
@@ -106,13 +135,8 @@ pub fn record_created(
 }
 
 /// A message was stored; internal notes are for staff only.
-pub fn record_message(
-    conn: &mut DbConnection,
-    conversation: &ConversationRow,
-    message: &MessageRow,
-) -> Result<(), StoreError> {
+pub fn record_message(conversation: &ConversationRow, message: &MessageRow) {
     record(
-        conn,
         conversation,
         &conversation.team,
         event_kind::MESSAGE_CREATED,
@@ -128,11 +152,10 @@ pub fn record_message(
 /// A timeline event (claim, close, escalation, handoff, …): staff only, since patients never see
 /// routing or who holds their conversation.
 pub fn record_conversation_event(
-    conn: &mut DbConnection,
     conversation: &ConversationRow,
     event: &Event,
     actor_id: Option<&str>,
-) -> Result<(), StoreError> {
+) {
     // A move between teams leaves one inbox and enters the other; care-team roles see both
     // teams, so Support is the one to name for support agents to hear of it.
     let team = match event {
@@ -140,7 +163,6 @@ pub fn record_conversation_event(
         _ => &conversation.team,
     };
     record(
-        conn,
         conversation,
         team,
         event.kind(),
@@ -229,4 +251,90 @@ pub fn prune(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, St
         diesel::delete(inbox_events::table.filter(inbox_events::created_at.lt(cutoff)))
             .execute(conn)?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::{run_migrations, write_transaction};
+    use crate::{new_id, DatabaseUrl};
+
+    fn conversation(organization_id: &str) -> ConversationRow {
+        let at = now();
+        ConversationRow {
+            id: new_id(),
+            organization_id: organization_id.to_owned(),
+            patient_id: new_id(),
+            team: Team::CareTeam.as_str().to_owned(),
+            status: "open".to_owned(),
+            urgent: false,
+            category: None,
+            matched_rules: "[]".to_owned(),
+            assigned_to: None,
+            claimed_by: None,
+            claimed_at: None,
+            last_activity_at: at,
+            last_message_at: at,
+            last_message_preview: String::new(),
+            unanswered_since: None,
+            created_at: at,
+            closed_at: None,
+        }
+    }
+
+    fn logged_conversations(conn: &mut DbConnection) -> Vec<String> {
+        inbox_events::table
+            .select(inbox_events::conversation_id)
+            .order(inbox_events::id.asc())
+            .load(conn)
+            .unwrap()
+    }
+
+    #[test]
+    fn only_committed_work_reaches_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(dir.path().join("t.db").to_str().unwrap()).unwrap();
+        let pool = crate::db::build_pool(&url, &Default::default());
+        let mut conn = pool.get().unwrap();
+        run_migrations(&mut conn).unwrap();
+        let organization_id = new_id();
+        conn.batch_execute(&format!(
+            "INSERT INTO organizations (id, name, created_at) \
+             VALUES ('{organization_id}', 'Test', '2026-01-01 00:00:00')"
+        ))
+        .unwrap();
+        let (kept, rolled_back_savepoint, kept_after, failed) = (
+            conversation(&organization_id),
+            conversation(&organization_id),
+            conversation(&organization_id),
+            conversation(&organization_id),
+        );
+
+        write_transaction(&mut conn, |conn| {
+            record_created(&kept);
+            let savepoint: Result<(), diesel::result::Error> = write_transaction(conn, |_| {
+                record_created(&rolled_back_savepoint);
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(savepoint.is_err());
+            record_created(&kept_after);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        let failed_transaction: Result<(), diesel::result::Error> =
+            write_transaction(&mut conn, |_| {
+                record_created(&failed);
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+        assert!(failed_transaction.is_err());
+        // A later transaction appends nothing the failed one queued.
+        write_transaction(&mut conn, |_| Ok::<_, diesel::result::Error>(())).unwrap();
+
+        assert_eq!(
+            logged_conversations(&mut conn),
+            vec![kept.id.clone(), kept_after.id.clone()]
+        );
+    }
 }
