@@ -37,10 +37,13 @@ impl AppState {
         let events = self.events.clone();
         web::block(move || {
             let mut conn = pool.get().map_err(StoreError::from)?;
+            // Blocking threads are reused: forget what earlier work on this one appended.
+            persistence::live::take_appended();
             let result = work(&mut conn);
-            // SQLite has no NOTIFY: this process wrote, so this process wakes its streams (a
-            // read wakes them too, which costs them one empty query).
-            if matches!(*conn, DbConnection::Sqlite(_)) {
+            // SQLite has no NOTIFY: when this work added to the event log, this process (the
+            // only one on the file) wakes its streams. A rolled-back write wakes them for nothing,
+            // which costs them one empty read.
+            if persistence::live::take_appended() && matches!(*conn, DbConnection::Sqlite(_)) {
                 events.wake();
             }
             result

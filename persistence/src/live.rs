@@ -5,7 +5,7 @@
 //! Rows carry ids, kinds and states — never message text or names — because they are sent to
 //! browsers and apps, and kept for a day.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
@@ -43,6 +43,9 @@ thread_local! {
     /// transaction runs on one thread from begin to commit (a blocking-pool thread), and
     /// `db::write_transaction` appends or discards them before it ends.
     static PENDING: RefCell<Vec<NewInboxEvent>> = const { RefCell::new(Vec::new()) };
+    /// Whether a transaction on this thread has appended events since [`take_appended`] was
+    /// last asked (whether it committed is for the caller's result to say).
+    static APPENDED: Cell<bool> = const { Cell::new(false) };
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
@@ -95,6 +98,12 @@ pub(crate) fn pending_mark() -> usize {
     PENDING.with_borrow(Vec::len)
 }
 
+/// Whether the work run on this thread since the last call appended events to the log, so that
+/// the caller can wake this process's streams: SQLite has no `NOTIFY` to do it.
+pub fn take_appended() -> bool {
+    APPENDED.replace(false)
+}
+
 /// Drops the events queued after `mark` (by a transaction or savepoint that rolled back).
 pub(crate) fn discard_pending(mark: usize) {
     PENDING.with_borrow_mut(|pending| pending.truncate(mark));
@@ -108,6 +117,7 @@ pub(crate) fn append_pending(conn: &mut DbConnection) -> diesel::QueryResult<()>
     if events.is_empty() {
         return Ok(());
     }
+    APPENDED.set(true);
     if let DbConnection::Postgresql(_) = conn {
         conn.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock({LOG_LOCK_KEY}); NOTIFY {CHANNEL}"
@@ -323,6 +333,10 @@ mod tests {
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
+        assert!(
+            take_appended(),
+            "a committed write with events wakes the streams"
+        );
         let failed_transaction: Result<(), diesel::result::Error> =
             write_transaction(&mut conn, |_| {
                 record_created(&failed);
@@ -331,6 +345,7 @@ mod tests {
         assert!(failed_transaction.is_err());
         // A later transaction appends nothing the failed one queued.
         write_transaction(&mut conn, |_| Ok::<_, diesel::result::Error>(())).unwrap();
+        assert!(!take_appended(), "nothing was appended since");
 
         assert_eq!(
             logged_conversations(&mut conn),
