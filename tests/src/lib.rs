@@ -67,7 +67,7 @@ impl Drop for TestDatabase {
 }
 
 /// Replaces the database name (the URL path) of a PostgreSQL URL, keeping any query string.
-fn database_url_with_name(url: &str, name: &str) -> String {
+pub fn database_url_with_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),

@@ -312,22 +312,27 @@ impl ScratchDatabase {
                 })
             }
             persistence::Backend::Postgres => {
-                let name = format!("inbox_bench_{messages}");
-                let mut admin = diesel::PgConnection::establish(postgres_url)?;
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)?;
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
-                let url = with_database_name(postgres_url, &name);
-                if keep {
-                    println!("keeping {url}");
-                }
-                Ok(Self {
-                    url: DatabaseUrl::parse(&url)?,
-                    postgres: (!keep).then(|| (postgres_url.to_owned(), name)),
-                    _directory: None,
-                })
+                Self::postgres(postgres_url, &format!("inbox_bench_{messages}"), keep)
             }
         }
+    }
+
+    /// A fresh PostgreSQL database `name` beside `admin_url` (a leftover of an interrupted run
+    /// is replaced).
+    fn postgres(admin_url: &str, name: &str, keep: bool) -> BenchResult<Self> {
+        let mut admin = diesel::PgConnection::establish(admin_url)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
+        let url = http_tests::database_url_with_name(admin_url, name);
+        if keep {
+            println!("keeping {url}");
+        }
+        Ok(Self {
+            url: DatabaseUrl::parse(&url)?,
+            postgres: (!keep).then(|| (admin_url.to_owned(), name.to_owned())),
+            _directory: None,
+        })
     }
 
     fn label(&self) -> String {
@@ -344,22 +349,6 @@ impl Drop for ScratchDatabase {
             }
         }
     }
-}
-
-fn with_database_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(base, query)| (base, Some(query)));
-    let authority_start = base.find("://").map_or(0, |index| index + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |index| index + authority_start);
-    let mut rebuilt = format!("{}/{name}", &base[..path_start]);
-    if let Some(query) = query {
-        rebuilt.push('?');
-        rebuilt.push_str(query);
-    }
-    rebuilt
 }
 
 /// The rows files workload.lua reads, with tokens minted for the seeded people.
@@ -664,14 +653,9 @@ fn print_growth(label: &str, reads_by_size: &[(usize, Vec<Measured>)]) {
 /// pgbench's transactions per second for the write a patient send cannot do without: insert a
 /// message-sized row and update its conversation, in one transaction.
 fn pgbench_floor(args: &Args) -> BenchResult<f64> {
-    let name = "inbox_bench_floor";
-    let mut admin = diesel::PgConnection::establish(&args.postgres_url)?;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)?;
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
-    let url = with_database_name(&args.postgres_url, name);
-    let mut conn = diesel::PgConnection::establish(&url)?;
-    conn.batch_execute(
+    let database = ScratchDatabase::postgres(&args.postgres_url, "inbox_bench_floor", false)?;
+    let url = database.url.as_str();
+    diesel::PgConnection::establish(url)?.batch_execute(
         "CREATE TABLE conversations (id INTEGER PRIMARY KEY, last_message_at TIMESTAMP NOT NULL);
          CREATE TABLE messages (id BIGSERIAL PRIMARY KEY, conversation_id INTEGER NOT NULL,
              body TEXT NOT NULL, created_at TIMESTAMP NOT NULL);
@@ -700,12 +684,9 @@ fn pgbench_floor(args: &Args) -> BenchResult<f64> {
             "-f",
         ])
         .arg(&script)
-        .arg(&url)
+        .arg(url)
         .output()?;
     let _ = fs::remove_file(&script);
-    drop(conn);
-    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let tps = stdout
         .lines()
