@@ -228,6 +228,38 @@ fn send(
     Ok((sent, views))
 }
 
+/// A patient's send, start or reply alike: validated, within the send limit, then routed and
+/// stored by `store` (given the patient's id), audited. Returns what was stored with the views
+/// of the message and of its acknowledgment.
+async fn accept_send(
+    state: &web::Data<AppState>,
+    caller: PatientCaller,
+    context: &RequestContext,
+    request: SendMessage,
+    store: impl Fn(&mut DbConnection, &str, &PatientMessage<'_>) -> Result<Sent, WriteError>
+        + Send
+        + 'static,
+) -> Result<(Sent, MessageView, Option<MessageView>), ApiError> {
+    let parsed = parse_send(request)?;
+    state.limits.check_send(&caller.id)?;
+    let handler_state = state.get_ref().clone();
+    let audit = Audit::new(context, &caller, "message.send");
+    let (sent, mut views) = state
+        .db(move |conn| {
+            send(
+                &handler_state,
+                conn,
+                &caller,
+                &parsed,
+                &audit,
+                |conn, message| store(conn, &caller.id, message),
+            )
+        })
+        .await?;
+    let message = views.remove(0);
+    Ok((sent, message, views.pop()))
+}
+
 fn created_or_replayed(replayed: bool) -> actix_web::HttpResponseBuilder {
     if replayed {
         HttpResponse::Ok()
@@ -323,28 +355,19 @@ pub async fn start_patient_conversation(
     context: RequestContext,
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = parse_send(request.into_inner())?;
-    state.limits.check_send(&caller.id)?;
-    let handler_state = state.get_ref().clone();
-    let audit = Audit::new(&context, &caller, "message.send");
-    let (sent, mut views) = state
-        .db(move |conn| {
-            send(
-                &handler_state,
-                conn,
-                &caller,
-                &parsed,
-                &audit,
-                |conn, message| conversations::start_by_patient(conn, &caller.id, message),
-            )
-        })
-        .await?;
-    let message = views.remove(0);
+    let (sent, message, acknowledgment) = accept_send(
+        &state,
+        caller,
+        &context,
+        request.into_inner(),
+        conversations::start_by_patient,
+    )
+    .await?;
     Ok(
         created_or_replayed(sent.replayed).json(StartedConversation {
             conversation: PatientConversation::of(&sent.conversation),
             message,
-            acknowledgment: views.pop(),
+            acknowledgment,
         }),
     )
 }
@@ -420,27 +443,20 @@ pub async fn post_patient_message(
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
-    let parsed = parse_send(request.into_inner())?;
-    state.limits.check_send(&caller.id)?;
-    let handler_state = state.get_ref().clone();
-    let audit = Audit::new(&context, &caller, "message.send");
-    let (sent, mut views) = state
-        .db(move |conn| {
-            send(
-                &handler_state,
-                conn,
-                &caller,
-                &parsed,
-                &audit,
-                |conn, message| conversations::post_by_patient(conn, &caller.id, &id, message),
-            )
-        })
-        .await?;
-    let message = views.remove(0);
+    let (sent, message, acknowledgment) = accept_send(
+        &state,
+        caller,
+        &context,
+        request.into_inner(),
+        move |conn, patient_id, message| {
+            conversations::post_by_patient(conn, patient_id, &id, message)
+        },
+    )
+    .await?;
     Ok(created_or_replayed(sent.replayed).json(PostedMessage {
         conversation: PatientConversation::of(&sent.conversation),
         message,
-        acknowledgment: views.pop(),
+        acknowledgment,
     }))
 }
 
