@@ -159,15 +159,9 @@ async fn an_alert_committed_before_a_crash_is_delivered_after_the_restart() {
     let mut deliveries = Value::Null;
     // A crash mid-attempt leaves its lease (30 s) to run out first; usually it is at once.
     for _ in 0..900 {
-        deliveries = client
-            .get(restarted.url("/v1/admin/webhook-deliveries"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        deliveries = restarted
+            .get_json(&client, "/v1/admin/webhook-deliveries", &admin)
+            .await;
         if deliveries["items"][0]["status"] == "delivered" {
             break;
         }

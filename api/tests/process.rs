@@ -78,17 +78,13 @@ async fn every_acknowledged_message_survives_sigkill() {
 
     let restarted = Server::start(&database.url(), &UNLIMITED);
     let token = restarted.login(&client, "alice@demo.test").await;
-    let stored: Value = client
-        .get(restarted.url(&format!(
-            "/v1/patient/conversations/{conversation}/messages"
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = restarted
+        .get_json(
+            &client,
+            &format!("/v1/patient/conversations/{conversation}/messages"),
+            &token,
+        )
+        .await;
     let stored: HashSet<&str> = stored["items"]
         .as_array()
         .unwrap()

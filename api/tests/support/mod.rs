@@ -121,6 +121,19 @@ impl Server {
         response["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// GETs `path` as `token` and reads the JSON body.
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str, token: &str) -> Value {
+        client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn patient_starts(&self, client: &reqwest::Client, token: &str, body: &str) -> Value {
         let response = client
             .post(self.url("/v1/patient/conversations"))
