@@ -359,6 +359,22 @@ impl TestApp {
         .await
     }
 
+    /// A staff reply, or an internal note when `internal`.
+    pub async fn staff_posts(
+        &self,
+        staff: &Session,
+        conversation_id: &str,
+        body: &str,
+        internal: bool,
+    ) -> TestResponse {
+        self.post(
+            &format!("/v1/conversations/{conversation_id}/messages"),
+            staff,
+            json!({"body": body, "internal": internal}),
+        )
+        .await
+    }
+
     /// A staff action without a body: `claim`, `release`, `close`, `reopen`.
     pub async fn staff_acts(
         &self,

@@ -98,13 +98,7 @@ async fn refused_requests_leave_no_row() {
 
     let lost = app.staff_acts(&patel, &conversation, "claim").await;
     assert_eq!(lost.status, StatusCode::CONFLICT);
-    let reply = app
-        .post(
-            &format!("/v1/conversations/{conversation}/messages"),
-            &patel,
-            json!({"body": "hi"}),
-        )
-        .await;
+    let reply = app.staff_posts(&patel, &conversation, "hi", false).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     let carol = app.login("carol@other.test").await;
     let foreign = app

@@ -51,11 +51,7 @@ async fn story(app: &TestApp) -> Story {
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.raw);
     for (body, internal) in [(STAFF_REPLY, false), (NOTE, true)] {
         let sent = app
-            .post(
-                &format!("/v1/conversations/{conversation}/messages"),
-                &rivera,
-                json!({"body": body, "internal": internal}),
-            )
+            .staff_posts(&rivera, &conversation, body, internal)
             .await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
     }

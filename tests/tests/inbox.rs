@@ -318,10 +318,11 @@ async fn search_finds_words_in_any_form_and_names_even_when_closed() {
     let closed = app.staff_acts(&rivera, &knee, "close").await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
     let note = app
-        .post(
-            &format!("/v1/conversations/{crash}/messages"),
+        .staff_posts(
             &support,
-            json!({"body": "Asked the vendor about the firmware", "internal": true}),
+            &crash,
+            "Asked the vendor about the firmware",
+            true,
         )
         .await;
     assert_eq!(note.status, StatusCode::CREATED, "{}", note.raw);

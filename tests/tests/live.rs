@@ -123,13 +123,7 @@ fn is_message(kind: &'static str) -> impl Fn(&SseEvent) -> bool {
 }
 
 async fn reply(app: &TestApp, staff: &Session, conversation: &str, body: &str, internal: bool) {
-    let response = app
-        .post(
-            &format!("/v1/conversations/{conversation}/messages"),
-            staff,
-            json!({"body": body, "internal": internal}),
-        )
-        .await;
+    let response = app.staff_posts(staff, conversation, body, internal).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
 }
 

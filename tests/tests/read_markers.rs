@@ -2,7 +2,7 @@
 
 use http_tests::{id, Session, TestApp};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 async fn mark_read(app: &TestApp, session: &Session, path: &str) -> StatusCode {
     app.request(Method::POST, path, Some(&session.access_token), None)
@@ -51,11 +51,7 @@ async fn staff_unread_counts_follow_new_messages_and_read_markers() {
 
     // Their own reply is not unread for them; the patient's next message is.
     let reply = app
-        .post(
-            &format!("/v1/conversations/{conversation}/messages"),
-            &rivera,
-            json!({"body": "Ice it for 15 minutes."}),
-        )
+        .staff_posts(&rivera, &conversation, "Ice it for 15 minutes.", false)
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
     assert_eq!(inbox_item(&app, &rivera, &conversation).await["unread"], 0);
@@ -95,11 +91,7 @@ async fn the_app_badge_counts_replies_but_never_internal_notes() {
         ("Ice it for 15 minutes.", false),
     ] {
         let sent = app
-            .post(
-                &format!("/v1/conversations/{conversation}/messages"),
-                &rivera,
-                json!({"body": body, "internal": internal}),
-            )
+            .staff_posts(&rivera, &conversation, body, internal)
             .await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
     }
