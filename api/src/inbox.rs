@@ -92,9 +92,9 @@ pub struct ConversationSummary {
     pub unanswered_since: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
-    /// Only in search results (`q`): an excerpt of the latest matching message as an HTML
-    /// fragment — the text escaped, the matched words in `<mark>`. Absent when only the
-    /// patient's name matched, and outside search results.
+    /// Only in search results (`q`): an excerpt of the latest message with one of the words,
+    /// as an HTML fragment — the text escaped, the matched words in `<mark>`. Absent when only
+    /// the patient's name matched, and outside search results.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub snippet: Option<String>,
@@ -238,8 +238,10 @@ pub struct InboxParams {
     #[param(inline)]
     pub tab: Option<InboxTab>,
     /// Words to find, up to 200 characters: every word must occur (in any form: "bleeding"
-    /// finds "bleed") in one message — staff replies and internal notes included — or, as the
-    /// start of a word, in the patient's name. Searches closed conversations too, in any tab.
+    /// finds "bleed") in the conversation's messages — staff replies and internal notes
+    /// included, not necessarily all in one — or, as the start of a word, in the patient's
+    /// name. Each result's `snippet` is from its latest message with one of the words. Works in
+    /// every tab, `closed` included.
     pub q: Option<String>,
     /// Only urgent (`true`) or only non-urgent (`false`) conversations.
     pub urgent: Option<bool>,

@@ -4,9 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use domain::conversation::Status;
 use domain::routing::Team;
 
@@ -14,7 +12,7 @@ use crate::conversations::{message_kind, page, ActivityKey, ConversationRow, Pag
 use crate::db::MultiBackend;
 use crate::schema::{conversations, messages};
 use crate::search::{self, SearchTerms};
-use crate::{Backend, DbConnection, StoreError};
+use crate::{DbConnection, StoreError};
 
 /// The inbox tabs of the Clinician Platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +30,8 @@ pub enum Tab {
 #[derive(Debug, Clone, Copy)]
 pub struct InboxFilter<'a> {
     pub tab: Tab,
-    /// Matches message text (acknowledgments aside) and the patient's name.
+    /// Matches the conversation's message text (acknowledgments aside) or the patient's name;
+    /// see [`crate::search::conversation_matches`].
     pub search: Option<&'a SearchTerms>,
     pub urgent: Option<bool>,
     pub patient_id: Option<&'a str>,
@@ -50,7 +49,6 @@ pub struct Counts {
 }
 
 type ConversationQuery = conversations::BoxedQuery<'static, MultiBackend>;
-type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
 
 fn tab_query(staff: &StaffActor<'_>, tab: Tab) -> ConversationQuery {
     let mut query = conversations::table
@@ -75,28 +73,6 @@ fn tab_query(staff: &StaffActor<'_>, tab: Tab) -> ConversationQuery {
             .filter(conversations::team.eq(Team::Support.as_str())),
         Tab::Closed => query.filter(conversations::status.eq(Status::Closed.as_str())),
     }
-}
-
-/// Conversations with a message (acknowledgments aside: every conversation has the same ones)
-/// or a patient name that matches.
-fn conversation_matches(backend: Backend, terms: &SearchTerms) -> Condition<conversations::table> {
-    let in_messages = search::message_body_matches(backend, terms).within(
-        &format!(
-            "conversations.id IN (SELECT messages.conversation_id FROM messages \
-             WHERE messages.kind <> '{}' AND ",
-            message_kind::ACKNOWLEDGMENT
-        ),
-        ")",
-    );
-    let in_patient_name = search::patient_name_matches(backend, terms).within(
-        "conversations.patient_id IN (SELECT patients.id FROM patients WHERE ",
-        ")",
-    );
-    Box::new(
-        in_messages
-            .into_expression()
-            .or(in_patient_name.into_expression()),
-    )
 }
 
 /// Rows after `key` in the tab's order: open tabs list urgent first, then most recent activity;
@@ -135,7 +111,10 @@ pub fn list(
                 next: None,
             });
         }
-        query = query.filter(conversation_matches(search::backend_of(conn), terms));
+        query = query.filter(search::conversation_matches(
+            search::backend_of(conn),
+            terms,
+        ));
     }
     if let Some(urgent) = filter.urgent {
         query = query.filter(conversations::urgent.eq(urgent));
@@ -175,8 +154,8 @@ pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts,
     })
 }
 
-/// For each of these conversations that has a matching message, an excerpt of the latest one,
-/// by conversation id. Only those excerpts are computed: highlighting is the costly part.
+/// For each of these conversations that has a message with one of the words, an excerpt of the
+/// latest such message, by conversation id. Only those excerpts are computed: highlighting is the costly part.
 pub fn snippets(
     conn: &mut DbConnection,
     terms: &SearchTerms,
@@ -189,7 +168,7 @@ pub fn snippets(
     let matching: Vec<(String, String)> = messages::table
         .filter(messages::conversation_id.eq_any(conversation_ids))
         .filter(messages::kind.ne(message_kind::ACKNOWLEDGMENT))
-        .filter(search::message_body_matches(backend, terms).into_expression())
+        .filter(search::message_has_any_word(backend, terms).into_expression())
         .select((messages::conversation_id, messages::id))
         .order((messages::created_at.desc(), messages::id.desc()))
         .load(conn)?;

@@ -1,14 +1,18 @@
-//! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches through
-//! the GIN expression indexes of migration `2026-11-26-000002_search` (the expressions here must
-//! stay identical to the indexed ones, or the planner cannot use them); SQLite matches through
-//! the FTS5 tables of the same migration. Both engines see the same terms, parsed here from what
-//! a person typed.
+//! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches patient
+//! names through the GIN expression index of migration `2026-11-26-000002_search` (the expressions
+//! here must stay identical to the indexed ones, or the planner cannot use them) and conversations
+//! through the lexeme columns of `2026-11-26-000005_conversation_search`; SQLite matches through
+//! the FTS5 tables of `2026-11-26-000002_search`. Both engines see the same terms, parsed here
+//! from what a person typed, and find the same conversations.
 
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::sql_types::{Bool, Text};
+use diesel::BoolExpressionMethods;
 
+use crate::conversations::message_kind;
 use crate::db::MultiBackend;
+use crate::schema::conversations;
 use crate::{Backend, DbConnection};
 
 /// Longest search text accepted, in characters.
@@ -49,25 +53,44 @@ impl SearchTerms {
         self.0.is_empty()
     }
 
-    /// A PostgreSQL `tsquery` of all the words; `prefix` lets each word match the start of one.
-    fn tsquery(&self, prefix: bool) -> String {
+    /// A PostgreSQL `tsquery` of the words; `prefix` lets each word match the start of one.
+    fn tsquery(&self, prefix: bool, words: Words) -> String {
         let suffix = if prefix { ":*" } else { "" };
+        let operator = match words {
+            Words::All => " & ",
+            Words::Any => " | ",
+        };
         self.0
             .iter()
             .map(|word| format!("{word}{suffix}"))
             .collect::<Vec<_>>()
-            .join(" & ")
+            .join(operator)
     }
 
-    /// An FTS5 query of all the words, each a quoted string (so none reads as an operator).
-    fn fts5_query(&self, prefix: bool) -> String {
+    /// An FTS5 query of the words, each a quoted string (so none reads as an operator).
+    fn fts5_query(&self, prefix: bool, words: Words) -> String {
         let suffix = if prefix { "*" } else { "" };
+        let operator = match words {
+            Words::All => " ",
+            Words::Any => " OR ",
+        };
         self.0
             .iter()
             .map(|word| format!("\"{}\"{suffix}", word.replace('"', "\"\"")))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(operator)
     }
+
+    fn each_word(&self) -> impl Iterator<Item = SearchTerms> + '_ {
+        self.0.iter().map(|word| SearchTerms(vec![word.clone()]))
+    }
+}
+
+/// Whether a text must hold every word of a search or one of them is enough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Words {
+    All,
+    Any,
 }
 
 pub fn backend_of(conn: &DbConnection) -> Backend {
@@ -76,6 +99,8 @@ pub fn backend_of(conn: &DbConnection) -> Backend {
         DbConnection::Sqlite(_) => Backend::Sqlite,
     }
 }
+
+pub type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
 
 /// A condition of the form `<sql_prefix> <bound search query> <sql_suffix>`.
 pub struct TextCondition {
@@ -94,9 +119,7 @@ impl TextCondition {
         }
     }
 
-    pub fn into_expression<QS>(
-        self,
-    ) -> Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>> {
+    pub fn into_expression<QS>(self) -> Condition<QS> {
         Box::new(
             sql::<Bool>(&self.sql_prefix)
                 .bind::<Text, _>(self.query)
@@ -133,7 +156,12 @@ const MESSAGE_BODIES: TextIndex = TextIndex {
     prefix: false,
 };
 
-fn matches(backend: Backend, terms: &SearchTerms, index: &TextIndex) -> TextCondition {
+fn matches(
+    backend: Backend,
+    terms: &SearchTerms,
+    index: &TextIndex,
+    words: Words,
+) -> TextCondition {
     let TextIndex {
         table,
         column,
@@ -146,14 +174,14 @@ fn matches(backend: Backend, terms: &SearchTerms, index: &TextIndex) -> TextCond
             sql_prefix: format!(
                 "to_tsvector('{config}', {table}.{column}) @@ to_tsquery('{config}', "
             ),
-            query: terms.tsquery(*prefix),
+            query: terms.tsquery(*prefix, words),
             sql_suffix: ")".to_owned(),
         },
         Backend::Sqlite => TextCondition {
             sql_prefix: format!(
                 "{table}.rowid IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH "
             ),
-            query: terms.fts5_query(*prefix),
+            query: terms.fts5_query(*prefix, words),
             sql_suffix: ")".to_owned(),
         },
     }
@@ -162,13 +190,63 @@ fn matches(backend: Backend, terms: &SearchTerms, index: &TextIndex) -> TextCond
 /// `patients` rows whose name has every word, each as the start of a name part ("ali" finds
 /// "Alice"): people type partial names into pickers.
 pub fn patient_name_matches(backend: Backend, terms: &SearchTerms) -> TextCondition {
-    matches(backend, terms, &PATIENT_NAMES)
+    matches(backend, terms, &PATIENT_NAMES, Words::All)
 }
 
-/// `messages` rows whose text has every word in some form ("bleeding" finds "bleed" and
+/// `messages` rows whose text has one of the words in some form ("bleeding" finds "bleed" and
 /// "bleeds").
-pub fn message_body_matches(backend: Backend, terms: &SearchTerms) -> TextCondition {
-    matches(backend, terms, &MESSAGE_BODIES)
+pub fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> TextCondition {
+    matches(backend, terms, &MESSAGE_BODIES, Words::Any)
+}
+
+/// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
+/// hold, between them, every word in some form, or whose patient's name has every word as the
+/// start of a name part. A thread is what staff look for, so "knee swollen" finds the one where
+/// the patient named the knee in one message and the swelling in the next.
+pub fn conversation_matches(
+    backend: Backend,
+    terms: &SearchTerms,
+) -> Condition<conversations::table> {
+    match backend {
+        // The lexeme columns and their GIN indexes let the planner pick per query: walk the
+        // tab's index testing each row for common words, or start from the matches for rare ones.
+        Backend::Postgres => Box::new(
+            sql::<Bool>("(conversations.message_lexemes @@ to_tsquery('english', ")
+                .bind::<Text, _>(terms.tsquery(false, Words::All))
+                .sql(") OR conversations.patient_name_lexemes @@ to_tsquery('simple', ")
+                .bind::<Text, _>(terms.tsquery(true, Words::All))
+                .sql("))"),
+        ),
+        // FTS5 indexes messages, so every word is looked up on its own and the conversations
+        // that have them all are kept.
+        Backend::Sqlite => {
+            let in_messages = terms
+                .each_word()
+                .map(|word| {
+                    matches(backend, &word, &MESSAGE_BODIES, Words::All)
+                        .within(
+                            &format!(
+                                "conversations.id IN (SELECT messages.conversation_id FROM messages \
+                                 WHERE messages.kind <> '{}' AND ",
+                                message_kind::ACKNOWLEDGMENT
+                            ),
+                            ")",
+                        )
+                        .into_expression::<conversations::table>()
+                })
+                .reduce(|all, next| Box::new(all.and(next)));
+            let in_patient_name = patient_name_matches(backend, terms)
+                .within(
+                    "conversations.patient_id IN (SELECT patients.id FROM patients WHERE ",
+                    ")",
+                )
+                .into_expression::<conversations::table>();
+            match in_messages {
+                Some(in_messages) => Box::new(in_messages.or(in_patient_name)),
+                None => in_patient_name,
+            }
+        }
+    }
 }
 
 /// An excerpt of `messages.body` around the words, matches between [`HIGHLIGHT_START`] and
@@ -182,7 +260,7 @@ pub fn message_snippet(
     match backend {
         Backend::Postgres => Box::new(
             sql::<Text>("ts_headline('english', messages.body, to_tsquery('english', ")
-                .bind::<Text, _>(terms.tsquery(false))
+                .bind::<Text, _>(terms.tsquery(false, Words::Any))
                 .sql("), ")
                 .bind::<Text, _>(format!(
                     "StartSel={start}, StopSel={end}, MaxWords=24, MinWords=8"
@@ -196,7 +274,7 @@ pub fn message_snippet(
                 .sql(", ")
                 .bind::<Text, _>(end)
                 .sql(", '…', 24) FROM messages_fts WHERE messages_fts MATCH ")
-                .bind::<Text, _>(terms.fts5_query(false))
+                .bind::<Text, _>(terms.fts5_query(false, Words::Any))
                 .sql(" AND messages_fts.rowid = messages.rowid)"),
         ),
     }
@@ -214,12 +292,20 @@ mod tests {
             ["knee", "pain", "near", "x", "o", "brien", "3rd", "é"]
         );
         assert_eq!(
-            terms.tsquery(true),
+            terms.tsquery(true, Words::All),
             "knee:* & pain:* & near:* & x:* & o:* & brien:* & 3rd:* & é:*"
         );
         assert_eq!(
-            terms.fts5_query(false),
+            terms.fts5_query(false, Words::All),
             r#""knee" "pain" "near" "x" "o" "brien" "3rd" "é""#
+        );
+        assert_eq!(
+            terms.tsquery(false, Words::Any),
+            "knee | pain | near | x | o | brien | 3rd | é"
+        );
+        assert_eq!(
+            terms.fts5_query(false, Words::Any),
+            r#""knee" OR "pain" OR "near" OR "x" OR "o" OR "brien" OR "3rd" OR "é""#
         );
     }
 

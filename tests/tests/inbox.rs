@@ -345,6 +345,11 @@ async fn search_finds_words_in_any_form_and_names_even_when_closed() {
         [crash.as_str()]
     );
     assert!(ids(&search(&app, &rivera, "support", "firmware invoice").await).is_empty());
+    // The words may be spread over the thread; the excerpt is of its latest message with one.
+    let spread = search(&app, &rivera, "support", "headset vendor").await;
+    assert_eq!(ids(&spread), [crash.as_str()]);
+    let snippet = spread.body["items"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>vendor</mark>"), "{snippet}");
     // Support agents find only Support's conversations; other clinics only their own.
     assert!(ids(&search(&app, &support, "closed", "bleeding").await).is_empty());
     assert_eq!(
@@ -394,7 +399,27 @@ async fn search_finds_words_in_any_form_and_names_even_when_closed() {
     assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
     assert_eq!(too_long.problem_code(), "invalid_request");
     // A blank q is no search.
-    assert_eq!(ids(&search(&app, &rivera, "closed", "  ").await), [knee]);
+    assert_eq!(
+        ids(&search(&app, &rivera, "closed", "  ").await),
+        [knee.as_str()]
+    );
+
+    // A renamed patient is found by the new name only.
+    let admin = app.login("admin@demo.test").await;
+    let renamed = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/patients/{}", app.id_of(&alice).await),
+            Some(&admin.access_token),
+            Some(json!({"name": "Alicia Romero"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.raw);
+    assert_eq!(
+        ids(&search(&app, &rivera, "closed", "romero").await),
+        [knee]
+    );
+    assert!(ids(&search(&app, &rivera, "closed", "moreno").await).is_empty());
 }
 
 #[tokio::test]
