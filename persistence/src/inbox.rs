@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::conversation::Status;
 use domain::routing::Team;
@@ -50,28 +51,43 @@ pub struct Counts {
 
 type ConversationQuery = conversations::BoxedQuery<'static, MultiBackend>;
 
-fn tab_query(staff: &StaffActor<'_>, tab: Tab) -> ConversationQuery {
-    let mut query = conversations::table
-        .filter(conversations::organization_id.eq(staff.organization_id.to_owned()))
-        .into_boxed();
-    if let Some(team) = staff.visible_team {
-        query = query.filter(conversations::team.eq(team.as_str()));
-    }
-    let open = conversations::status.eq(Status::Open.as_str());
+/// The queries whose rows, together, are the tab. The assigned tab is two disjoint queries, one
+/// per index (assigned to the caller; claimed by the caller but assigned to someone else or
+/// nobody): an `OR` of the two columns can use no index's order, so every open conversation of
+/// the caller would be read and sorted for each page.
+fn tab_queries(staff: &StaffActor<'_>, tab: Tab) -> Vec<ConversationQuery> {
+    let visible = || {
+        let mut query = conversations::table
+            .filter(conversations::organization_id.eq(staff.organization_id.to_owned()))
+            .into_boxed();
+        if let Some(team) = staff.visible_team {
+            query = query.filter(conversations::team.eq(team.as_str()));
+        }
+        query
+    };
+    let open = || conversations::status.eq(Status::Open.as_str());
     match tab {
-        Tab::Assigned => query.filter(open).filter(
-            conversations::assigned_to
-                .eq(staff.id.to_owned())
-                .or(conversations::claimed_by.eq(staff.id.to_owned())),
-        ),
-        Tab::MyClinic => query
-            .filter(open)
+        Tab::Assigned => vec![
+            visible()
+                .filter(open())
+                .filter(conversations::assigned_to.eq(staff.id.to_owned())),
+            visible()
+                .filter(open())
+                .filter(conversations::claimed_by.eq(staff.id.to_owned()))
+                .filter(
+                    conversations::assigned_to
+                        .is_null()
+                        .or(conversations::assigned_to.ne(staff.id.to_owned())),
+                ),
+        ],
+        Tab::MyClinic => vec![visible()
+            .filter(open())
             .filter(conversations::team.eq(Team::CareTeam.as_str()))
-            .filter(conversations::assigned_to.is_null()),
-        Tab::Support => query
-            .filter(open)
-            .filter(conversations::team.eq(Team::Support.as_str())),
-        Tab::Closed => query.filter(conversations::status.eq(Status::Closed.as_str())),
+            .filter(conversations::assigned_to.is_null())],
+        Tab::Support => vec![visible()
+            .filter(open())
+            .filter(conversations::team.eq(Team::Support.as_str()))],
+        Tab::Closed => vec![visible().filter(conversations::status.eq(Status::Closed.as_str()))],
     }
 }
 
@@ -94,6 +110,13 @@ fn after(query: ConversationQuery, tab: Tab, key: &ActivityKey) -> ConversationQ
     }
 }
 
+/// The tab's order: open tabs list urgent first, then most recent activity; the closed tab by
+/// activity alone. Ids break ties.
+fn tab_order(tab: Tab, row: &ConversationRow) -> (bool, NaiveDateTime, &str) {
+    let urgent_first = tab != Tab::Closed && row.urgent;
+    (urgent_first, row.last_activity_at, row.id.as_str())
+}
+
 /// One page of a tab, after `after` (keyset pagination: a conversation that gets new activity
 /// moves to the top and is not listed twice, and the others keep their places).
 pub fn list(
@@ -103,48 +126,57 @@ pub fn list(
     after_key: Option<&ActivityKey>,
     limit: i64,
 ) -> Result<Page<ConversationRow>, StoreError> {
-    let mut query = tab_query(staff, filter.tab);
-    if let Some(terms) = filter.search {
-        if terms.is_empty() {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
+    if filter.search.is_some_and(SearchTerms::is_empty) {
+        return Ok(Page {
+            items: Vec::new(),
+            next: None,
+        });
+    }
+    let backend = search::backend_of(conn);
+    let mut rows = Vec::new();
+    for mut query in tab_queries(staff, filter.tab) {
+        if let Some(terms) = filter.search {
+            query = query.filter(search::conversation_matches(backend, terms));
         }
-        query = query.filter(search::conversation_matches(
-            search::backend_of(conn),
-            terms,
-        ));
+        if let Some(urgent) = filter.urgent {
+            query = query.filter(conversations::urgent.eq(urgent));
+        }
+        if let Some(patient_id) = filter.patient_id {
+            query = query.filter(conversations::patient_id.eq(patient_id.to_owned()));
+        }
+        if let Some(key) = after_key {
+            query = after(query, filter.tab, key);
+        }
+        query = match filter.tab {
+            Tab::Closed => query.order((
+                conversations::last_activity_at.desc(),
+                conversations::id.desc(),
+            )),
+            _ => query.order((
+                conversations::urgent.desc(),
+                conversations::last_activity_at.desc(),
+                conversations::id.desc(),
+            )),
+        };
+        rows.extend(
+            query
+                .select(ConversationRow::as_select())
+                .limit(limit + 1)
+                .load(conn)?,
+        );
     }
-    if let Some(urgent) = filter.urgent {
-        query = query.filter(conversations::urgent.eq(urgent));
-    }
-    if let Some(patient_id) = filter.patient_id {
-        query = query.filter(conversations::patient_id.eq(patient_id.to_owned()));
-    }
-    if let Some(key) = after_key {
-        query = after(query, filter.tab, key);
-    }
-    query = match filter.tab {
-        Tab::Closed => query.order((
-            conversations::last_activity_at.desc(),
-            conversations::id.desc(),
-        )),
-        _ => query.order((
-            conversations::urgent.desc(),
-            conversations::last_activity_at.desc(),
-            conversations::id.desc(),
-        )),
-    };
-    let rows = query
-        .select(ConversationRow::as_select())
-        .limit(limit + 1)
-        .load(conn)?;
+    rows.sort_by(|a, b| tab_order(filter.tab, b).cmp(&tab_order(filter.tab, a)));
     Ok(page(rows, limit))
 }
 
 pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts, StoreError> {
-    let mut count = |tab| tab_query(staff, tab).count().get_result::<i64>(&mut *conn);
+    let mut count = |tab| -> Result<i64, StoreError> {
+        let mut total = 0;
+        for query in tab_queries(staff, tab) {
+            total += query.count().get_result::<i64>(&mut *conn)?;
+        }
+        Ok(total)
+    };
     Ok(Counts {
         assigned: count(Tab::Assigned)?,
         my_clinic: count(Tab::MyClinic)?,
