@@ -1,9 +1,8 @@
-//! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches patient
-//! names through the GIN expression index of migration `2026-11-26-000002_search` (the expressions
-//! here must stay identical to the indexed ones, or the planner cannot use them) and conversations
-//! through the lexeme columns of `2026-11-26-000005_conversation_search`; SQLite matches through
-//! the FTS5 tables of `2026-11-26-000002_search`. Both engines see the same terms, parsed here
-//! from what a person typed, and find the same conversations.
+//! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches through
+//! GIN indexes (of migrations `2026-11-26-000002_search` and
+//! `2026-11-26-000005_conversation_search`), SQLite through the FTS5 tables of
+//! `2026-11-26-000002_search`. Both engines see the same terms, parsed here from what a person
+//! typed, and find the same conversations.
 
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
@@ -128,11 +127,13 @@ impl TextCondition {
     }
 }
 
-/// A searchable text column and the indexes of migration `2026-11-26-000002_search` over it.
+/// A searchable text column and its indexes.
 struct TextIndex {
     table: &'static str,
-    column: &'static str,
-    /// The PostgreSQL text search configuration of the GIN expression index.
+    /// The PostgreSQL `tsvector` its GIN index is over: a stored column, or an expression that
+    /// must stay identical to the indexed one (or the planner cannot use the index).
+    lexemes: &'static str,
+    /// The PostgreSQL text search configuration of those lexemes.
     config: &'static str,
     /// The SQLite FTS5 table over the column.
     fts_table: &'static str,
@@ -140,17 +141,20 @@ struct TextIndex {
     prefix: bool,
 }
 
+/// Migration `2026-11-26-000002_search`.
 const PATIENT_NAMES: TextIndex = TextIndex {
     table: "patients",
-    column: "display_name",
+    lexemes: "to_tsvector('simple', patients.display_name)",
     config: "simple",
     fts_table: "patients_fts",
     prefix: true,
 };
 
+/// Migrations `2026-11-26-000002_search` (SQLite) and `2026-11-26-000005_conversation_search`
+/// (PostgreSQL).
 const MESSAGE_BODIES: TextIndex = TextIndex {
     table: "messages",
-    column: "body",
+    lexemes: "messages.body_lexemes",
     config: "english",
     fts_table: "messages_fts",
     prefix: false,
@@ -164,16 +168,14 @@ fn matches(
 ) -> TextCondition {
     let TextIndex {
         table,
-        column,
+        lexemes,
         config,
         fts_table,
         prefix,
     } = index;
     match backend {
         Backend::Postgres => TextCondition {
-            sql_prefix: format!(
-                "to_tsvector('{config}', {table}.{column}) @@ to_tsquery('{config}', "
-            ),
+            sql_prefix: format!("{lexemes} @@ to_tsquery('{config}', "),
             query: terms.tsquery(*prefix, words),
             sql_suffix: ")".to_owned(),
         },

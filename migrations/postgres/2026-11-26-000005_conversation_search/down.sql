@@ -7,3 +7,5 @@ DROP FUNCTION conversations_take_message_lexemes();
 DROP INDEX conversations_patient_name_search_idx;
 DROP INDEX conversations_message_search_idx;
 ALTER TABLE conversations DROP COLUMN patient_name_lexemes, DROP COLUMN message_lexemes;
+CREATE INDEX messages_body_search_idx ON messages USING GIN (to_tsvector('english', body));
+ALTER TABLE messages DROP COLUMN body_lexemes;

@@ -5,9 +5,17 @@
 -- either walk the tab's index and test each row, or start from the GIN index for rare words.
 -- persistence/src/search.rs builds the queries against them.
 
+-- A message's lexemes, computed once when it is written: finding the latest matching message of
+-- each listed conversation (the search snippet) tests every message of those conversations, and
+-- `to_tsvector` on each was most of a search's time.
+ALTER TABLE messages
+    ADD COLUMN body_lexemes tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED;
+CREATE INDEX messages_body_lexemes_idx ON messages USING GIN (body_lexemes);
+DROP INDEX messages_body_search_idx;
+
 ALTER TABLE conversations
-    -- Every distinct word form of the conversation's messages, without positions: it grows with
-    -- the vocabulary of the thread, not with its length.
+    -- Every distinct lexeme of the conversation's messages, without positions: it grows with the
+    -- vocabulary of the thread, not with its length.
     ADD COLUMN message_lexemes tsvector NOT NULL DEFAULT ''::tsvector,
     -- The patient's name, unstemmed like the directory's name search.
     ADD COLUMN patient_name_lexemes tsvector NOT NULL DEFAULT ''::tsvector;
@@ -18,10 +26,10 @@ ALTER TABLE conversations
 CREATE FUNCTION conversations_take_message_lexemes() RETURNS trigger AS $$
 BEGIN
     UPDATE conversations
-    SET message_lexemes = strip(conversations.message_lexemes || added.lexemes)
+    SET message_lexemes = conversations.message_lexemes || added.lexemes
     FROM (
-        SELECT conversation_id, to_tsvector('english', string_agg(body, ' ')) AS lexemes
-        FROM inserted
+        SELECT conversation_id, array_to_tsvector(array_agg(DISTINCT words.lexeme)) AS lexemes
+        FROM inserted, unnest(inserted.body_lexemes) AS words
         WHERE kind <> 'acknowledgment'
         GROUP BY conversation_id
     ) AS added
@@ -67,8 +75,8 @@ WHERE patients.id = conversations.patient_id;
 UPDATE conversations
 SET message_lexemes = added.lexemes
 FROM (
-    SELECT conversation_id, strip(to_tsvector('english', string_agg(body, ' '))) AS lexemes
-    FROM messages
+    SELECT conversation_id, array_to_tsvector(array_agg(DISTINCT words.lexeme)) AS lexemes
+    FROM messages, unnest(messages.body_lexemes) AS words
     WHERE kind <> 'acknowledgment'
     GROUP BY conversation_id
 ) AS added
