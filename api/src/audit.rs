@@ -9,7 +9,7 @@ use actix_web::{dev::Payload, get, web, FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, NaiveDateTime};
 use persistence::audit::{self, AuditEvent, AuditFilter, NewAuditEvent};
 use persistence::db::write_transaction;
-use persistence::DbConnection;
+use persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -83,8 +83,8 @@ impl Audit {
         self
     }
 
-    pub fn record(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
-        Ok(audit::record(conn, &self.0)?)
+    pub fn record(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        audit::record(conn, &self.0)
     }
 
     /// Runs a change and records it in the same transaction: both commit or neither.

@@ -1,11 +1,15 @@
 //! The MyXRHealth side: a patient's own conversations. Patients never see internal notes,
 //! handoff summaries or routing details, and another patient's conversation is not found.
 
+use std::collections::HashMap;
+
 use actix_web::{get, post, web, HttpResponse};
 use domain::message::{ClientMessageId, MessageBody};
-use persistence::conversations::{self, ConversationRow, PatientMessage, Sent, WriteError};
+use persistence::conversations::{
+    self, AlsoStore, ConversationRow, PatientMessage, Sent, WriteError,
+};
 use persistence::read_markers::{self, Reader};
-use persistence::{accounts, organizations, DbConnection, StoreError};
+use persistence::{accounts, organizations, DbConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -178,15 +182,14 @@ fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
     })
 }
 
-/// Routes the message with the organization's rules and stores it. A concurrent retry with the
-/// same key can lose the race on the unique index; trying again then finds the winner's message.
+/// Routes the message with the organization's rules and stores it with its audit row.
 fn send(
     state: &AppState,
     conn: &mut DbConnection,
     caller: &PatientCaller,
     parsed: &ParsedSend,
     audit: &Audit,
-    store: impl Fn(&mut DbConnection, &PatientMessage<'_>) -> Result<Sent, WriteError>,
+    store: impl Fn(&mut DbConnection, &PatientMessage<'_>, AlsoStore<'_>) -> Result<Sent, WriteError>,
 ) -> Result<(Sent, Vec<MessageView>), ApiError> {
     let organization = organizations::find(conn, &caller.organization_id)?;
     let rules = state
@@ -201,28 +204,17 @@ fn send(
         decision: &decision,
         acknowledgments: &acknowledgments,
     };
-    let sent = audit.write_about(
-        conn,
-        "conversation",
-        |sent: &Sent| sent.conversation.id.clone(),
-        |conn| {
-            match store(conn, &message) {
-                Err(WriteError::Store(StoreError::Conflict(_)))
-                    if parsed.client_message_id.is_some() =>
-                {
-                    store(conn, &message)
-                }
-                other => other,
-            }
-            .map_err(|error| write_error(conn, error))
-        },
-    )?;
-    let stored: Vec<_> = std::iter::once(&sent.message)
+    let record_audit = |conn: &mut DbConnection, sent: &Sent| {
+        audit
+            .clone()
+            .on("conversation", &sent.conversation.id)
+            .record(conn)
+    };
+    let sent = store(conn, &message, &record_audit).map_err(|error| write_error(conn, error))?;
+    // The message's author is the sender and the acknowledgment has none.
+    let names = HashMap::from([(sent.patient.id.clone(), sent.patient.display_name.clone())]);
+    let views = std::iter::once(&sent.message)
         .chain(&sent.acknowledgment)
-        .collect();
-    let names = accounts::display_names(conn, &author_ids(stored.iter().copied()))?;
-    let views = stored
-        .into_iter()
         .map(|row| MessageView::of(row, &names))
         .collect();
     Ok((sent, views))
@@ -236,7 +228,7 @@ async fn accept_send(
     caller: PatientCaller,
     context: &RequestContext,
     request: SendMessage,
-    store: impl Fn(&mut DbConnection, &str, &PatientMessage<'_>) -> Result<Sent, WriteError>
+    store: impl Fn(&mut DbConnection, &str, &PatientMessage<'_>, AlsoStore<'_>) -> Result<Sent, WriteError>
         + Send
         + 'static,
 ) -> Result<(Sent, MessageView, Option<MessageView>), ApiError> {
@@ -252,7 +244,7 @@ async fn accept_send(
                 &caller,
                 &parsed,
                 &audit,
-                |conn, message| store(conn, &caller.id, message),
+                |conn, message, also| store(conn, &caller.id, message, also),
             )
         })
         .await?;
@@ -448,8 +440,8 @@ pub async fn post_patient_message(
         caller,
         &context,
         request.into_inner(),
-        move |conn, patient_id, message| {
-            conversations::post_by_patient(conn, patient_id, &id, message)
+        move |conn, patient_id, message, also| {
+            conversations::post_by_patient(conn, patient_id, &id, message, also)
         },
     )
     .await?;

@@ -166,6 +166,8 @@ impl ConversationRow {
 /// What a send stored, or found stored by an earlier try with the same `client_message_id`.
 #[derive(Debug, Clone)]
 pub struct Sent {
+    /// The sender, so the caller can show their name without another query.
+    pub patient: Patient,
     pub conversation: ConversationRow,
     pub message: MessageRow,
     pub acknowledgment: Option<MessageRow>,
@@ -196,14 +198,14 @@ fn find_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Patient, St
 /// one is named) is a retry; anything else is a client bug worth refusing.
 fn earlier_send(
     conn: &mut DbConnection,
-    author_id: &str,
+    patient: &Patient,
     key: Option<&ClientMessageId>,
     body: &MessageBody,
     conversation_id: Option<&str>,
 ) -> Result<Option<Sent>, WriteError> {
     let Some(key) = key else { return Ok(None) };
     let Some(message) = messages::table
-        .filter(messages::author_id.eq(author_id))
+        .filter(messages::author_id.eq(&patient.id))
         .filter(messages::client_message_id.eq(key.as_str()))
         .select(MessageRow::as_select())
         .first(conn)
@@ -225,6 +227,7 @@ fn earlier_send(
         .select(ConversationRow::as_select())
         .first(conn)?;
     Ok(Some(Sent {
+        patient: patient.clone(),
         conversation,
         message,
         acknowledgment,
@@ -369,23 +372,46 @@ fn routing_columns(
     Ok(())
 }
 
-/// A patient starts a conversation with its first message.
+/// What the caller stores with a patient's send, in its transaction (the audit row).
+pub type AlsoStore<'a> = &'a dyn Fn(&mut DbConnection, &Sent) -> Result<(), StoreError>;
+
+/// Runs a patient's send (`send`, given the key to look up) and `also` in one write transaction.
+/// The first try does not look the `client_message_id` up: retries are rare, and the unique index
+/// on (author, key) refuses a duplicate anyway. That refusal (a retry, or a concurrent twin that
+/// won the race) undoes the whole try; the second looks the key up and replays the earlier send.
+fn idempotent_send(
+    conn: &mut DbConnection,
+    message: &PatientMessage<'_>,
+    also: AlsoStore<'_>,
+    send: impl Fn(&mut DbConnection, Option<&ClientMessageId>) -> Result<Sent, WriteError>,
+) -> Result<Sent, WriteError> {
+    let attempt = |conn: &mut DbConnection, key| {
+        write_transaction(conn, |conn| {
+            let sent = send(conn, key)?;
+            also(conn, &sent)?;
+            Ok(sent)
+        })
+    };
+    match attempt(conn, None) {
+        Err(WriteError::Store(StoreError::Conflict(_))) if message.client_message_id.is_some() => {
+            attempt(conn, message.client_message_id)
+        }
+        other => other,
+    }
+}
+
+/// A patient starts a conversation with its first message; `also` runs in the same transaction.
 pub fn start_by_patient(
     conn: &mut DbConnection,
     patient_id: &str,
     message: &PatientMessage<'_>,
+    also: AlsoStore<'_>,
 ) -> Result<Sent, WriteError> {
-    write_transaction(conn, |conn| {
-        if let Some(sent) = earlier_send(
-            conn,
-            patient_id,
-            message.client_message_id,
-            message.body,
-            None,
-        )? {
+    idempotent_send(conn, message, also, |conn, key| {
+        let patient = find_patient(conn, patient_id)?;
+        if let Some(sent) = earlier_send(conn, &patient, key, message.body, None)? {
             return Ok(sent);
         }
-        let patient = find_patient(conn, patient_id)?;
         let transition = Conversation::start_by_patient(
             message.decision,
             patient.assigned_clinician_id.as_deref(),
@@ -424,6 +450,7 @@ pub fn start_by_patient(
         let (stored, acknowledgment) =
             store_patient_message(conn, &row, &patient, message, &transition, at)?;
         Ok(Sent {
+            patient,
             conversation: row,
             message: stored,
             acknowledgment,
@@ -432,28 +459,25 @@ pub fn start_by_patient(
     })
 }
 
-/// A patient writes in one of their conversations (another patient's is not found).
+/// A patient writes in one of their conversations (another patient's is not found); `also`
+/// runs in the same transaction.
 pub fn post_by_patient(
     conn: &mut DbConnection,
     patient_id: &str,
     conversation_id: &str,
     message: &PatientMessage<'_>,
+    also: AlsoStore<'_>,
 ) -> Result<Sent, WriteError> {
-    write_transaction(conn, |conn| {
+    idempotent_send(conn, message, also, |conn, key| {
         let mut row = lock(conn, conversation_id)?;
         if row.patient_id != patient_id {
             return Err(StoreError::NotFound.into());
         }
-        if let Some(sent) = earlier_send(
-            conn,
-            patient_id,
-            message.client_message_id,
-            message.body,
-            Some(conversation_id),
-        )? {
+        let patient = find_patient(conn, patient_id)?;
+        if let Some(sent) = earlier_send(conn, &patient, key, message.body, Some(conversation_id))?
+        {
             return Ok(sent);
         }
-        let patient = find_patient(conn, patient_id)?;
         let transition = row
             .state()?
             .receive_patient_message(message.decision, patient.assigned_clinician_id.as_deref());
@@ -475,6 +499,7 @@ pub fn post_by_patient(
         let (stored, acknowledgment) =
             store_patient_message(conn, &row, &patient, message, &transition, at)?;
         Ok(Sent {
+            patient,
             conversation: row,
             message: stored,
             acknowledgment,
