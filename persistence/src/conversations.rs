@@ -263,27 +263,26 @@ fn insert_events(
         .iter()
         .map(|event| EventRow::of(conversation, event, actor_id, at))
         .collect::<Result<Vec<_>, StoreError>>()?;
-    // One statement per event: the multi-backend connection has no batch insert, and a write
-    // produces at most a few events.
+    if rows.is_empty() {
+        return Ok(());
+    }
+    insert_all!(conn, conversation_events::table, &rows)?;
     for (row, event) in rows.iter().zip(events) {
-        diesel::insert_into(conversation_events::table)
-            .values(row)
-            .execute(conn)?;
         live::record_conversation_event(conversation, event, row.actor_id.as_deref());
     }
     Ok(())
 }
 
-/// Stores a message of `conversation` (as it stands after the write) and announces it.
-fn insert_message(
+/// Stores messages of `conversation` (as it stands after the write) and announces them.
+fn insert_messages(
     conn: &mut DbConnection,
     conversation: &ConversationRow,
-    message: &MessageRow,
+    messages: &[MessageRow],
 ) -> Result<(), StoreError> {
-    diesel::insert_into(messages::table)
-        .values(message)
-        .execute(conn)?;
-    live::record_message(conversation, message);
+    insert_all!(conn, messages::table, messages)?;
+    for message in messages {
+        live::record_message(conversation, message);
+    }
     Ok(())
 }
 
@@ -337,29 +336,25 @@ fn store_patient_message(
         in_reply_to: None,
         created_at: at,
     };
-    insert_message(conn, row, &stored)?;
+    let acknowledgment = transition.acknowledgment.map(|kind| MessageRow {
+        id: new_id(),
+        conversation_id: row.id.clone(),
+        organization_id: row.organization_id.clone(),
+        kind: message_kind::ACKNOWLEDGMENT.to_owned(),
+        author_id: None,
+        body: message.acknowledgments.text(kind).to_owned(),
+        client_message_id: None,
+        in_reply_to: Some(stored.id.clone()),
+        // A microsecond later, so the timeline shows it after the message it answers.
+        created_at: at + Duration::microseconds(1),
+    });
+    let both: Vec<MessageRow> = std::iter::once(stored.clone())
+        .chain(acknowledgment.clone())
+        .collect();
+    insert_messages(conn, row, &both)?;
     if message.decision.urgent {
         webhooks::enqueue_urgent_alert(conn, row, &stored, message.decision.category.as_str())?;
     }
-    let acknowledgment = match transition.acknowledgment {
-        Some(kind) => {
-            let acknowledgment = MessageRow {
-                id: new_id(),
-                conversation_id: row.id.clone(),
-                organization_id: row.organization_id.clone(),
-                kind: message_kind::ACKNOWLEDGMENT.to_owned(),
-                author_id: None,
-                body: message.acknowledgments.text(kind).to_owned(),
-                client_message_id: None,
-                in_reply_to: Some(stored.id.clone()),
-                // A microsecond later, so the timeline shows it after the message it answers.
-                created_at: at + Duration::microseconds(1),
-            };
-            insert_message(conn, row, &acknowledgment)?;
-            Some(acknowledgment)
-        }
-        None => None,
-    };
     Ok((stored, acknowledgment))
 }
 
@@ -763,10 +758,10 @@ pub fn hand_off(
     staff_transition(conn, staff, conversation_id, |conn, row, state| {
         let patient = find_patient(conn, &row.patient_id)?;
         let transition = state.hand_off(to, patient.assigned_clinician_id.as_deref())?;
-        insert_message(
+        insert_messages(
             conn,
             row,
-            &MessageRow {
+            &[MessageRow {
                 id: new_id(),
                 conversation_id: row.id.clone(),
                 organization_id: row.organization_id.clone(),
@@ -776,7 +771,7 @@ pub fn hand_off(
                 client_message_id: None,
                 in_reply_to: None,
                 created_at: now(),
-            },
+            }],
         )?;
         Ok(Some(transition))
     })
@@ -825,7 +820,7 @@ pub fn post_by_staff(
             row.unanswered_since = None;
             apply(conn, &mut row, &transition, Some(staff.id), at)?;
         }
-        insert_message(conn, &row, &message)?;
+        insert_messages(conn, &row, std::slice::from_ref(&message))?;
         Ok((row, message))
     })
 }

@@ -2,6 +2,22 @@
 //! SQLite (the embedded default). Backend-specific SQL lives only where it must (full-text search,
 //! transaction start); everything else is written once against [`DbConnection`].
 
+/// Inserts a slice of rows with one statement per backend connection. The multi-backend
+/// connection has no batch insert, and on PostgreSQL each statement is a round trip, which is
+/// most of what a write costs.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::DbConnection::Postgresql(conn) => {
+                diesel::insert_into($table).values($rows).execute(conn)
+            }
+            $crate::DbConnection::Sqlite(conn) => {
+                diesel::insert_into($table).values($rows).execute(conn)
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod audit;
 pub mod conversations;

@@ -123,13 +123,7 @@ pub(crate) fn append_pending(conn: &mut DbConnection) -> diesel::QueryResult<()>
             "SELECT pg_advisory_xact_lock({LOG_LOCK_KEY}); NOTIFY {CHANNEL}"
         ))?;
     }
-    // One statement per event: the multi-backend connection has no batch insert, and a write
-    // produces at most a few events.
-    for event in &events {
-        diesel::insert_into(inbox_events::table)
-            .values(event)
-            .execute(conn)?;
-    }
+    insert_all!(conn, inbox_events::table, &events)?;
     Ok(())
 }
 
