@@ -76,7 +76,7 @@ struct Args {
     /// Clients of each read operation when measured alone.
     #[arg(long, default_value_t = 8)]
     read_clients: u32,
-    /// Keep the seeded PostgreSQL databases (and print their URLs), to EXPLAIN or profile them.
+    /// Keep the seeded databases (and print where they are), to EXPLAIN or profile them.
     #[arg(long)]
     keep: bool,
 }
@@ -305,10 +305,18 @@ impl ScratchDatabase {
             persistence::Backend::Sqlite => {
                 let directory = tempfile::tempdir()?;
                 let path = directory.path().join("bench.db");
+                let url = DatabaseUrl::parse(path.to_str().ok_or("a non-UTF-8 temporary path")?)?;
+                let directory = if keep {
+                    let kept = directory.keep();
+                    println!("keeping {}", kept.join("bench.db").display());
+                    None
+                } else {
+                    Some(directory)
+                };
                 Ok(Self {
-                    url: DatabaseUrl::parse(path.to_str().ok_or("a non-UTF-8 temporary path")?)?,
+                    url,
                     postgres: None,
-                    _directory: Some(directory),
+                    _directory: directory,
                 })
             }
             persistence::Backend::Postgres => {
