@@ -379,9 +379,16 @@ fn seed_and_write_fixtures(database: &ScratchDatabase, messages: usize) -> Bench
     run_migrations(&mut conn)?;
     let started = Instant::now();
     let seeded = seed::seed(&mut conn, &seed::Scale { messages })?;
-    // A clinic's database has planner statistics (autovacuum gathers them after a bulk load, but
-    // not before the first query here): without them PostgreSQL scans where it would use indexes.
-    diesel::sql_query("ANALYZE").execute(&mut conn)?;
+    // A clinic's database is vacuumed and has planner statistics (autovacuum sees to both after a
+    // bulk load, but not before the first query here). Without statistics PostgreSQL scans where
+    // it would use indexes; without VACUUM its index scans wade through the dead row versions the
+    // search triggers leave while the seed inserts each conversation's messages. SQLite has no
+    // dead versions to clear, and its VACUUM would renumber the rows its FTS5 indexes refer to.
+    let prepare = match database.url.backend() {
+        persistence::Backend::Postgres => "VACUUM ANALYZE",
+        persistence::Backend::Sqlite => "ANALYZE",
+    };
+    diesel::sql_query(prepare).execute(&mut conn)?;
     println!(
         "\n{}: seeded {} messages ({} rows, {} patients) in {:.1} s",
         database.label(),
