@@ -87,6 +87,16 @@ impl Audit {
         audit::record(conn, &self.0)
     }
 
+    /// Records the event about a target known only once the change made it (a new conversation).
+    pub fn record_about(
+        &self,
+        conn: &mut DbConnection,
+        target_type: &str,
+        target_id: &str,
+    ) -> Result<(), StoreError> {
+        self.clone().on(target_type, target_id).record(conn)
+    }
+
     /// Runs a change and records it in the same transaction: both commit or neither.
     pub fn write<T>(
         &self,
@@ -111,9 +121,7 @@ impl Audit {
     ) -> Result<T, ApiError> {
         write_transaction(conn, |conn| {
             let value = work(conn)?;
-            self.clone()
-                .on(target_type, &target_of(&value))
-                .record(conn)?;
+            self.record_about(conn, target_type, &target_of(&value))?;
             Ok(value)
         })
     }

@@ -205,10 +205,7 @@ fn send(
         acknowledgments: &acknowledgments,
     };
     let record_audit = |conn: &mut DbConnection, sent: &Sent| {
-        audit
-            .clone()
-            .on("conversation", &sent.conversation.id)
-            .record(conn)
+        audit.record_about(conn, "conversation", &sent.conversation.id)
     };
     let sent = store(conn, &message, &record_audit).map_err(|error| write_error(conn, error))?;
     // The message's author is the sender and the acknowledgment has none.
