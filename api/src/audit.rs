@@ -83,6 +83,11 @@ impl Audit {
         self
     }
 
+    /// The row to record, for writes that record it themselves (a patient's send).
+    pub fn event(&self) -> &NewAuditEvent {
+        &self.0
+    }
+
     pub fn record(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
         audit::record(conn, &self.0)
     }

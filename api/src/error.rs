@@ -162,7 +162,7 @@ pub struct Problem {
 }
 
 /// An error the API answers with. Internal causes are logged, never sent.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     kind: ProblemKind,
     detail: String,

@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod patient_app;
 pub mod read_markers;
 pub mod routing_rules;
+pub mod send_queue;
 pub mod startup;
 pub mod state;
 pub mod summarizer;

@@ -2,12 +2,14 @@
 //! handoff summaries or routing details, and another patient's conversation is not found.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::{get, post, web, HttpResponse};
+use domain::acknowledgment::AcknowledgmentTexts;
 use domain::message::{ClientMessageId, MessageBody};
-use persistence::conversations::{
-    self, AlsoStore, ConversationRow, PatientMessage, Sent, WriteError,
-};
+use domain::routing::{RoutingDecision, ValidatedRuleSet};
+use persistence::audit::NewAuditEvent;
+use persistence::conversations::{self, ConversationRow, PatientMessage, Sent};
 use persistence::read_markers::{self, Reader};
 use persistence::{accounts, organizations, DbConnection};
 use serde::{Deserialize, Serialize};
@@ -162,7 +164,8 @@ pub fn conversation_id(raw: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::not_found("conversation"))
 }
 
-struct ParsedSend {
+/// A patient's send, validated.
+pub struct ParsedSend {
     body: MessageBody,
     client_message_id: Option<ClientMessageId>,
 }
@@ -182,71 +185,60 @@ fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
     })
 }
 
-/// Routes the message with the organization's rules and stores it with its audit row.
-fn send(
-    state: &AppState,
-    conn: &mut DbConnection,
-    caller: &PatientCaller,
-    parsed: &ParsedSend,
-    audit: &Audit,
-    store: impl Fn(&mut DbConnection, &PatientMessage<'_>, AlsoStore<'_>) -> Result<Sent, WriteError>,
-) -> Result<(Sent, Vec<MessageView>), ApiError> {
-    let organization = organizations::find(conn, &caller.organization_id)?;
-    let rules = state
-        .rules
-        .resolve(&organization.id, organization.routing_rules.as_deref())?;
-    let decision = rules.route(parsed.body.as_str());
-    crate::metrics::record_routing(&decision);
-    let acknowledgments = acknowledgment_texts(organization.acknowledgment_texts.as_deref())?;
-    let message = PatientMessage {
-        body: &parsed.body,
-        client_message_id: parsed.client_message_id.as_ref(),
-        decision: &decision,
-        acknowledgments: &acknowledgments,
-    };
-    let record_audit = |conn: &mut DbConnection, sent: &Sent| {
-        audit.record_about(conn, "conversation", &sent.conversation.id)
-    };
-    let sent = store(conn, &message, &record_audit).map_err(|error| write_error(conn, error))?;
-    // The message's author is the sender and the acknowledgment has none.
-    let names = HashMap::from([(sent.patient.id.clone(), sent.patient.display_name.clone())]);
-    let views = std::iter::once(&sent.message)
-        .chain(&sent.acknowledgment)
-        .map(|row| MessageView::of(row, &names))
-        .collect();
-    Ok((sent, views))
+/// What an organization's patient messages are routed and acknowledged with, as stored now.
+pub struct SendSettings {
+    rules: Arc<ValidatedRuleSet>,
+    acknowledgments: AcknowledgmentTexts,
 }
 
-/// A patient's send, start or reply alike: validated, within the send limit, then routed and
-/// stored by `store` (given the patient's id), audited. Returns what was stored with the views
-/// of the message and of its acknowledgment.
-async fn accept_send(
-    state: &web::Data<AppState>,
-    caller: PatientCaller,
-    context: &RequestContext,
-    request: SendMessage,
-    store: impl Fn(&mut DbConnection, &str, &PatientMessage<'_>, AlsoStore<'_>) -> Result<Sent, WriteError>
-        + Send
-        + 'static,
-) -> Result<(Sent, MessageView, Option<MessageView>), ApiError> {
-    let parsed = parse_send(request)?;
-    state.limits.check_send(&caller.id)?;
-    let handler_state = state.get_ref().clone();
-    let audit = Audit::new(context, &caller, "message.send");
-    let (sent, mut views) = state
-        .db(move |conn| {
-            send(
-                &handler_state,
-                conn,
-                &caller,
-                &parsed,
-                &audit,
-                |conn, message, also| store(conn, &caller.id, message, also),
-            )
+impl SendSettings {
+    pub fn of(
+        state: &AppState,
+        conn: &mut DbConnection,
+        organization_id: &str,
+    ) -> Result<SendSettings, ApiError> {
+        let organization = organizations::find(conn, organization_id)?;
+        Ok(SendSettings {
+            rules: state
+                .rules
+                .resolve(&organization.id, organization.routing_rules.as_deref())?,
+            acknowledgments: acknowledgment_texts(organization.acknowledgment_texts.as_deref())?,
         })
-        .await?;
-    let message = views.remove(0);
-    Ok((sent, message, views.pop()))
+    }
+
+    pub fn route(&self, send: &ParsedSend) -> RoutingDecision {
+        let decision = self.rules.route(send.body.as_str());
+        crate::metrics::record_routing(&decision);
+        decision
+    }
+
+    /// The send as persistence stores it, routed by `decision` and audited with `audit`.
+    pub fn message<'a>(
+        &'a self,
+        send: &'a ParsedSend,
+        decision: &'a RoutingDecision,
+        audit: &'a NewAuditEvent,
+    ) -> PatientMessage<'a> {
+        PatientMessage {
+            body: &send.body,
+            client_message_id: send.client_message_id.as_ref(),
+            decision,
+            acknowledgments: &self.acknowledgments,
+            audit,
+        }
+    }
+}
+
+/// The views of a send's message (its author is the sender) and of its acknowledgment (which
+/// has none).
+fn message_views(sent: &Sent) -> (MessageView, Option<MessageView>) {
+    let names = HashMap::from([(sent.patient.id.clone(), sent.patient.display_name.clone())]);
+    (
+        MessageView::of(&sent.message, &names),
+        sent.acknowledgment
+            .as_ref()
+            .map(|row| MessageView::of(row, &names)),
+    )
 }
 
 fn created_or_replayed(replayed: bool) -> actix_web::HttpResponseBuilder {
@@ -344,14 +336,20 @@ pub async fn start_patient_conversation(
     context: RequestContext,
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let (sent, message, acknowledgment) = accept_send(
-        &state,
-        caller,
-        &context,
-        request.into_inner(),
-        conversations::start_by_patient,
-    )
-    .await?;
+    let send = parse_send(request.into_inner())?;
+    state.limits.check_send(&caller.id)?;
+    let audit = Audit::new(&context, &caller, "message.send");
+    let handler_state = state.get_ref().clone();
+    let sent = state
+        .db(move |conn| {
+            let settings = SendSettings::of(&handler_state, conn, &caller.organization_id)?;
+            let decision = settings.route(&send);
+            let message = settings.message(&send, &decision, audit.event());
+            conversations::start_by_patient(conn, &caller.id, &message)
+                .map_err(|error| write_error(conn, error))
+        })
+        .await?;
+    let (message, acknowledgment) = message_views(&sent);
     Ok(
         created_or_replayed(sent.replayed).json(StartedConversation {
             conversation: PatientConversation::of(&sent.conversation),
@@ -432,16 +430,14 @@ pub async fn post_patient_message(
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
-    let (sent, message, acknowledgment) = accept_send(
-        &state,
-        caller,
-        &context,
-        request.into_inner(),
-        move |conn, patient_id, message, also| {
-            conversations::post_by_patient(conn, patient_id, &id, message, also)
-        },
-    )
-    .await?;
+    let send = parse_send(request.into_inner())?;
+    state.limits.check_send(&caller.id)?;
+    let audit = Audit::new(&context, &caller, "message.send");
+    let sent = state
+        .sends
+        .post(caller.0.clone(), id, send, audit.event().clone())
+        .await?;
+    let (message, acknowledgment) = message_views(&sent);
     Ok(created_or_replayed(sent.replayed).json(PostedMessage {
         conversation: PatientConversation::of(&sent.conversation),
         message,

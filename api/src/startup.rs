@@ -19,6 +19,7 @@ use crate::error::{extractor_configs, problem_for_bare_errors};
 use crate::fallback::{fallback, KnownRoutes};
 use crate::limits::RateLimits;
 use crate::organization_settings::RulesCache;
+use crate::send_queue::{self, SendQueue};
 use crate::state::AppState;
 use crate::summarizer::Summarizer;
 use crate::{
@@ -112,6 +113,7 @@ impl Application {
         let rules = RulesCache::new().map_err(|error| StartError::Rules(error.to_string()))?;
         let summarizer = Summarizer::new(settings.llm.as_ref())
             .map_err(|error| StartError::LlmClient(error.to_string()))?;
+        let (sends, send_receiver) = SendQueue::new();
         let state = AppState {
             pool,
             keys: Arc::new(keys),
@@ -123,8 +125,10 @@ impl Application {
             )),
             events: Arc::new(live::EventHub::default()),
             live: settings.live.clone(),
+            sends,
         };
         live::start(&state, &settings.database.url, &settings.live);
+        send_queue::start(&state, send_receiver);
         webhooks::start(&state, &settings.webhooks)
             .map_err(|error| StartError::WebhookClient(error.to_string()))?;
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::limits::RateLimits;
 use crate::live::{EventHub, LiveSettings};
 use crate::organization_settings::RulesCache;
+use crate::send_queue::SendQueue;
 use crate::summarizer::Summarizer;
 
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Wakes this instance's event streams (see [`crate::live`]).
     pub events: Arc<EventHub>,
     pub live: LiveSettings,
+    /// Patients' messages to their conversations, stored in batches.
+    pub sends: SendQueue,
 }
 
 impl AppState {

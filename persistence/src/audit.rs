@@ -36,8 +36,18 @@ pub struct NewAuditEvent {
 }
 
 pub fn record(conn: &mut DbConnection, event: &NewAuditEvent) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table)
-        .values(AuditEvent {
+    record_all(conn, std::slice::from_ref(event))
+}
+
+/// Records several events with one statement (the sends of a batch).
+pub fn record_all(conn: &mut DbConnection, events: &[NewAuditEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let occurred_at = now();
+    let rows: Vec<AuditEvent> = events
+        .iter()
+        .map(|event| AuditEvent {
             id: new_id(),
             organization_id: event.organization_id.clone(),
             actor_id: event.actor_id.clone(),
@@ -47,9 +57,10 @@ pub fn record(conn: &mut DbConnection, event: &NewAuditEvent) -> Result<(), Stor
             target_id: event.target_id.clone(),
             request_id: event.request_id.clone(),
             client_address: event.client_address.clone(),
-            occurred_at: now(),
+            occurred_at,
         })
-        .execute(conn)?;
+        .collect();
+    insert_all!(conn, audit_events::table, &rows)?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! staff actions. Every write commits the conversation's new state, its messages and its events
 //! together or not at all; the rules come from `domain::conversation`.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use domain::acknowledgment::AcknowledgmentTexts;
@@ -10,6 +12,7 @@ use domain::message::{ClientMessageId, MessageBody};
 use domain::routing::{RoutingDecision, Team};
 
 use crate::accounts::Patient;
+use crate::audit::{self, NewAuditEvent};
 use crate::db::write_transaction;
 use crate::schema::{conversation_events, conversations, messages, patients};
 use crate::{live, webhooks};
@@ -181,17 +184,32 @@ pub struct PatientMessage<'a> {
     pub client_message_id: Option<&'a ClientMessageId>,
     pub decision: &'a RoutingDecision,
     pub acknowledgments: &'a AcknowledgmentTexts,
+    /// The sender's audit row, recorded about the conversation in the send's transaction.
+    pub audit: &'a NewAuditEvent,
 }
 
 fn json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
-fn find_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Patient, StoreError> {
+/// The patients among `ids` (one query, however many).
+fn find_patients(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, Patient>, StoreError> {
     Ok(patients::table
-        .find(patient_id)
+        .filter(patients::id.eq_any(ids))
         .select(Patient::as_select())
-        .first(conn)?)
+        .load(conn)?
+        .into_iter()
+        .map(|patient| (patient.id.clone(), patient))
+        .collect())
+}
+
+fn find_patient(conn: &mut DbConnection, patient_id: &str) -> Result<Patient, StoreError> {
+    find_patients(conn, &[patient_id])?
+        .remove(patient_id)
+        .ok_or(StoreError::NotFound)
 }
 
 /// Looks for an earlier send with the same key. The same text (in the same conversation, when
@@ -235,21 +253,48 @@ fn earlier_send(
     }))
 }
 
-/// Reads a conversation for a state change. On PostgreSQL the row is locked until the
+/// Reads conversations for a state change. On PostgreSQL the rows are locked until the
 /// transaction ends (`FOR UPDATE`), so concurrent writers queue instead of overwriting each
-/// other; SQLite's `BEGIN IMMEDIATE` already holds the database's one write lock.
-fn lock(conn: &mut DbConnection, id: &str) -> Result<ConversationRow, StoreError> {
-    Ok(match conn {
-        DbConnection::Postgresql(pg) => conversations::table
-            .find(id)
+/// other, and in id order, so that two batches locking the same rows queue instead of
+/// deadlocking; SQLite's `BEGIN IMMEDIATE` already holds the database's one write lock.
+fn lock_all(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, ConversationRow>, StoreError> {
+    let query = conversations::table
+        .filter(conversations::id.eq_any(ids))
+        .order(conversations::id);
+    let rows = match conn {
+        DbConnection::Postgresql(pg) => query
             .select(ConversationRow::as_select())
             .for_update()
-            .first(pg)?,
-        DbConnection::Sqlite(_) => conversations::table
-            .find(id)
-            .select(ConversationRow::as_select())
-            .first(conn)?,
-    })
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => query.select(ConversationRow::as_select()).load(sqlite)?,
+    };
+    Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
+}
+
+fn lock(conn: &mut DbConnection, id: &str) -> Result<ConversationRow, StoreError> {
+    lock_all(conn, &[id])?
+        .remove(id)
+        .ok_or(StoreError::NotFound)
+}
+
+/// The rows of a transition's events, announced to the live log (which commits with them).
+fn announced_events(
+    conversation: &ConversationRow,
+    events: &[Event],
+    actor_id: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<Vec<EventRow>, StoreError> {
+    let rows = events
+        .iter()
+        .map(|event| EventRow::of(conversation, event, actor_id, at))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for (row, event) in rows.iter().zip(events) {
+        live::record_conversation_event(conversation, event, row.actor_id.as_deref());
+    }
+    Ok(rows)
 }
 
 fn insert_events(
@@ -259,16 +304,9 @@ fn insert_events(
     actor_id: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let rows = events
-        .iter()
-        .map(|event| EventRow::of(conversation, event, actor_id, at))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    insert_all!(conn, conversation_events::table, &rows)?;
-    for (row, event) in rows.iter().zip(events) {
-        live::record_conversation_event(conversation, event, row.actor_id.as_deref());
+    let rows = announced_events(conversation, events, actor_id, at)?;
+    if !rows.is_empty() {
+        insert_all!(conn, conversation_events::table, &rows)?;
     }
     Ok(())
 }
@@ -286,6 +324,49 @@ fn insert_messages(
     Ok(())
 }
 
+/// Writes the new state of conversations read by [`lock_all`], on PostgreSQL with one
+/// statement for any number of rows. It is an upsert only because an `UPDATE` sets every row to
+/// the same values; the rows exist and are locked, so it always updates. Diesel cannot batch an
+/// upsert on SQLite, where a statement is a function call rather than a round trip: one each.
+fn store_states(conn: &mut DbConnection, rows: &[ConversationRow]) -> Result<(), StoreError> {
+    use diesel::upsert::excluded;
+    macro_rules! upsert {
+        ($values:expr) => {
+            diesel::insert_into(conversations::table)
+                .values($values)
+                .on_conflict(conversations::id)
+                .do_update()
+                .set((
+                    conversations::team.eq(excluded(conversations::team)),
+                    conversations::status.eq(excluded(conversations::status)),
+                    conversations::urgent.eq(excluded(conversations::urgent)),
+                    conversations::category.eq(excluded(conversations::category)),
+                    conversations::matched_rules.eq(excluded(conversations::matched_rules)),
+                    conversations::assigned_to.eq(excluded(conversations::assigned_to)),
+                    conversations::claimed_by.eq(excluded(conversations::claimed_by)),
+                    conversations::claimed_at.eq(excluded(conversations::claimed_at)),
+                    conversations::last_activity_at.eq(excluded(conversations::last_activity_at)),
+                    conversations::last_message_at.eq(excluded(conversations::last_message_at)),
+                    conversations::last_message_preview
+                        .eq(excluded(conversations::last_message_preview)),
+                    conversations::unanswered_since.eq(excluded(conversations::unanswered_since)),
+                    conversations::closed_at.eq(excluded(conversations::closed_at)),
+                ))
+        };
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            upsert!(rows).execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for row in rows {
+                upsert!(row).execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies a transition's state to the stored row (placement, claim, status) and records its
 /// events.
 fn apply(
@@ -296,66 +377,92 @@ fn apply(
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
     row.take_state(&transition.conversation, at);
-    diesel::update(conversations::table.find(&row.id))
-        .set((
-            conversations::team.eq(&row.team),
-            conversations::status.eq(&row.status),
-            conversations::urgent.eq(row.urgent),
-            conversations::category.eq(&row.category),
-            conversations::matched_rules.eq(&row.matched_rules),
-            conversations::assigned_to.eq(&row.assigned_to),
-            conversations::claimed_by.eq(&row.claimed_by),
-            conversations::claimed_at.eq(row.claimed_at),
-            conversations::last_activity_at.eq(row.last_activity_at),
-            conversations::last_message_at.eq(row.last_message_at),
-            conversations::last_message_preview.eq(&row.last_message_preview),
-            conversations::unanswered_since.eq(row.unanswered_since),
-            conversations::closed_at.eq(row.closed_at),
-        ))
-        .execute(conn)?;
+    store_states(conn, std::slice::from_ref(row))?;
     insert_events(conn, row, &transition.events, actor_id, at)
 }
 
-/// Stores the patient's message and the acknowledgment the transition calls for.
-fn store_patient_message(
-    conn: &mut DbConnection,
-    row: &ConversationRow,
-    patient: &Patient,
-    message: &PatientMessage<'_>,
-    transition: &Transition,
-    at: NaiveDateTime,
-) -> Result<(MessageRow, Option<MessageRow>), StoreError> {
-    let stored = MessageRow {
-        id: new_id(),
-        conversation_id: row.id.clone(),
-        organization_id: row.organization_id.clone(),
-        kind: message_kind::PATIENT.to_owned(),
-        author_id: Some(patient.id.clone()),
-        body: message.body.as_str().to_owned(),
-        client_message_id: message.client_message_id.map(|key| key.as_str().to_owned()),
-        in_reply_to: None,
-        created_at: at,
-    };
-    let acknowledgment = transition.acknowledgment.map(|kind| MessageRow {
-        id: new_id(),
-        conversation_id: row.id.clone(),
-        organization_id: row.organization_id.clone(),
-        kind: message_kind::ACKNOWLEDGMENT.to_owned(),
-        author_id: None,
-        body: message.acknowledgments.text(kind).to_owned(),
-        client_message_id: None,
-        in_reply_to: Some(stored.id.clone()),
-        // A microsecond later, so the timeline shows it after the message it answers.
-        created_at: at + Duration::microseconds(1),
-    });
-    let both: Vec<MessageRow> = std::iter::once(stored.clone())
-        .chain(acknowledgment.clone())
-        .collect();
-    insert_messages(conn, row, &both)?;
-    if message.decision.urgent {
-        webhooks::enqueue_urgent_alert(conn, row, &stored, message.decision.category.as_str())?;
+/// What patients' sends add besides their conversations' state, gathered so that a batch writes
+/// each table with one statement.
+#[derive(Default)]
+struct SendWrites {
+    messages: Vec<MessageRow>,
+    events: Vec<EventRow>,
+    audit: Vec<NewAuditEvent>,
+    urgent_alerts: Vec<(ConversationRow, MessageRow, &'static str)>,
+}
+
+impl SendWrites {
+    /// Adds the patient's message to `row` (as it stands after the send), the acknowledgment
+    /// and events of its transition, and the send's audit row; returns the message and the
+    /// acknowledgment.
+    fn add(
+        &mut self,
+        row: &ConversationRow,
+        patient: &Patient,
+        message: &PatientMessage<'_>,
+        transition: &Transition,
+        at: NaiveDateTime,
+    ) -> Result<(MessageRow, Option<MessageRow>), StoreError> {
+        self.events.extend(announced_events(
+            row,
+            &transition.events,
+            Some(&patient.id),
+            at,
+        )?);
+        let stored = MessageRow {
+            id: new_id(),
+            conversation_id: row.id.clone(),
+            organization_id: row.organization_id.clone(),
+            kind: message_kind::PATIENT.to_owned(),
+            author_id: Some(patient.id.clone()),
+            body: message.body.as_str().to_owned(),
+            client_message_id: message.client_message_id.map(|key| key.as_str().to_owned()),
+            in_reply_to: None,
+            created_at: at,
+        };
+        let acknowledgment = transition.acknowledgment.map(|kind| MessageRow {
+            id: new_id(),
+            conversation_id: row.id.clone(),
+            organization_id: row.organization_id.clone(),
+            kind: message_kind::ACKNOWLEDGMENT.to_owned(),
+            author_id: None,
+            body: message.acknowledgments.text(kind).to_owned(),
+            client_message_id: None,
+            in_reply_to: Some(stored.id.clone()),
+            // A microsecond later, so the timeline shows it after the message it answers.
+            created_at: at + Duration::microseconds(1),
+        });
+        for added in std::iter::once(&stored).chain(&acknowledgment) {
+            live::record_message(row, added);
+            self.messages.push(added.clone());
+        }
+        if message.decision.urgent {
+            self.urgent_alerts.push((
+                row.clone(),
+                stored.clone(),
+                message.decision.category.as_str(),
+            ));
+        }
+        self.audit.push(NewAuditEvent {
+            target_type: Some("conversation".to_owned()),
+            target_id: Some(row.id.clone()),
+            ..message.audit.clone()
+        });
+        Ok((stored, acknowledgment))
     }
-    Ok((stored, acknowledgment))
+
+    fn store(self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        if !self.events.is_empty() {
+            insert_all!(conn, conversation_events::table, &self.events)?;
+        }
+        if !self.messages.is_empty() {
+            insert_all!(conn, messages::table, &self.messages)?;
+        }
+        for (row, message, category) in &self.urgent_alerts {
+            webhooks::enqueue_urgent_alert(conn, row, message, category)?;
+        }
+        audit::record_all(conn, &self.audit)
+    }
 }
 
 fn routing_columns(
@@ -367,45 +474,39 @@ fn routing_columns(
     Ok(())
 }
 
-/// What the caller stores with a patient's send, in its transaction (the audit row).
-pub type AlsoStore<'a> = &'a dyn Fn(&mut DbConnection, &Sent) -> Result<(), StoreError>;
-
-/// Runs a patient's send (`send`, given the key to look up) and `also` in one write transaction.
-/// The first try does not look the `client_message_id` up: retries are rare, and the unique index
-/// on (author, key) refuses a duplicate anyway. That refusal (a retry, or a concurrent twin that
-/// won the race) undoes the whole try; the second looks the key up and replays the earlier send.
+/// Runs a patient's send (`send`, told whether to replay an earlier one) in one write
+/// transaction. The first try does not look the `client_message_id` up: retries are rare, and
+/// the unique index on (author, key) refuses a duplicate anyway. That refusal (a retry, or a
+/// concurrent twin that won the race) undoes the whole try; the second looks the key up and
+/// replays the earlier send.
 fn idempotent_send(
     conn: &mut DbConnection,
     message: &PatientMessage<'_>,
-    also: AlsoStore<'_>,
-    send: impl Fn(&mut DbConnection, Option<&ClientMessageId>) -> Result<Sent, WriteError>,
+    send: impl Fn(&mut DbConnection, bool) -> Result<Sent, WriteError>,
 ) -> Result<Sent, WriteError> {
-    let attempt = |conn: &mut DbConnection, key| {
-        write_transaction(conn, |conn| {
-            let sent = send(conn, key)?;
-            also(conn, &sent)?;
-            Ok(sent)
-        })
-    };
-    match attempt(conn, None) {
+    let attempt =
+        |conn: &mut DbConnection, replay| write_transaction(conn, |conn| send(conn, replay));
+    match attempt(conn, false) {
         Err(WriteError::Store(StoreError::Conflict(_))) if message.client_message_id.is_some() => {
-            attempt(conn, message.client_message_id)
+            attempt(conn, true)
         }
         other => other,
     }
 }
 
-/// A patient starts a conversation with its first message; `also` runs in the same transaction.
+/// A patient starts a conversation with its first message.
 pub fn start_by_patient(
     conn: &mut DbConnection,
     patient_id: &str,
     message: &PatientMessage<'_>,
-    also: AlsoStore<'_>,
 ) -> Result<Sent, WriteError> {
-    idempotent_send(conn, message, also, |conn, key| {
+    idempotent_send(conn, message, |conn, replay| {
         let patient = find_patient(conn, patient_id)?;
-        if let Some(sent) = earlier_send(conn, &patient, key, message.body, None)? {
-            return Ok(sent);
+        if replay {
+            let key = message.client_message_id;
+            if let Some(sent) = earlier_send(conn, &patient, key, message.body, None)? {
+                return Ok(sent);
+            }
         }
         let transition = Conversation::start_by_patient(
             message.decision,
@@ -441,9 +542,9 @@ pub fn start_by_patient(
             .values(&row)
             .execute(conn)?;
         live::record_created(&row);
-        insert_events(conn, &row, &transition.events, Some(&patient.id), at)?;
-        let (stored, acknowledgment) =
-            store_patient_message(conn, &row, &patient, message, &transition, at)?;
+        let mut writes = SendWrites::default();
+        let (stored, acknowledgment) = writes.add(&row, &patient, message, &transition, at)?;
+        writes.store(conn)?;
         Ok(Sent {
             patient,
             conversation: row,
@@ -454,28 +555,39 @@ pub fn start_by_patient(
     })
 }
 
-/// A patient writes in one of their conversations (another patient's is not found); `also`
-/// runs in the same transaction.
-pub fn post_by_patient(
+/// A patient's message for one of their own conversations.
+pub struct PatientPost<'a> {
+    pub patient_id: &'a str,
+    pub conversation_id: &'a str,
+    pub message: PatientMessage<'a>,
+}
+
+/// Stores posts in order, in the caller's transaction, with one statement per table however
+/// many there are. A post to a conversation that is not its patient's is not found, alone;
+/// anything else that fails, fails them all.
+fn receive_posts(
     conn: &mut DbConnection,
-    patient_id: &str,
-    conversation_id: &str,
-    message: &PatientMessage<'_>,
-    also: AlsoStore<'_>,
-) -> Result<Sent, WriteError> {
-    idempotent_send(conn, message, also, |conn, key| {
-        let mut row = lock(conn, conversation_id)?;
-        if row.patient_id != patient_id {
-            return Err(StoreError::NotFound.into());
-        }
-        let patient = find_patient(conn, patient_id)?;
-        if let Some(sent) = earlier_send(conn, &patient, key, message.body, Some(conversation_id))?
-        {
-            return Ok(sent);
-        }
+    posts: &[PatientPost<'_>],
+) -> Result<Vec<Result<Sent, WriteError>>, WriteError> {
+    let conversation_ids: Vec<&str> = posts.iter().map(|post| post.conversation_id).collect();
+    let mut rows = lock_all(conn, &conversation_ids)?;
+    let patient_ids: Vec<&str> = posts.iter().map(|post| post.patient_id).collect();
+    let patients = find_patients(conn, &patient_ids)?;
+    let mut writes = SendWrites::default();
+    let mut changed: Vec<&str> = Vec::new();
+    let mut outcomes = Vec::with_capacity(posts.len());
+    for post in posts {
+        let row = rows
+            .get_mut(post.conversation_id)
+            .filter(|row| row.patient_id == post.patient_id);
+        let (Some(row), Some(patient)) = (row, patients.get(post.patient_id)) else {
+            outcomes.push(Err(StoreError::NotFound.into()));
+            continue;
+        };
+        let decision = post.message.decision;
         let transition = row
             .state()?
-            .receive_patient_message(message.decision, patient.assigned_clinician_id.as_deref());
+            .receive_patient_message(decision, patient.assigned_clinician_id.as_deref());
         let at = now();
         let rerouted = transition.events.iter().any(|event| {
             matches!(
@@ -484,23 +596,73 @@ pub fn post_by_patient(
             )
         });
         if rerouted {
-            routing_columns(&mut row, message.decision)?;
+            routing_columns(row, decision)?;
         }
         row.last_activity_at = at;
         row.last_message_at = at;
-        row.last_message_preview = message.body.preview();
+        row.last_message_preview = post.message.body.preview();
         row.unanswered_since = row.unanswered_since.or(Some(at));
-        apply(conn, &mut row, &transition, Some(&patient.id), at)?;
-        let (stored, acknowledgment) =
-            store_patient_message(conn, &row, &patient, message, &transition, at)?;
-        Ok(Sent {
-            patient,
-            conversation: row,
-            message: stored,
+        row.take_state(&transition.conversation, at);
+        let (message, acknowledgment) = writes.add(row, patient, &post.message, &transition, at)?;
+        if !changed.contains(&post.conversation_id) {
+            changed.push(post.conversation_id);
+        }
+        outcomes.push(Ok(Sent {
+            patient: patient.clone(),
+            conversation: row.clone(),
+            message,
             acknowledgment,
             replayed: false,
-        })
+        }));
+    }
+    let states: Vec<ConversationRow> = changed.iter().filter_map(|id| rows.remove(*id)).collect();
+    if !states.is_empty() {
+        store_states(conn, &states)?;
+    }
+    writes.store(conn)?;
+    Ok(outcomes)
+}
+
+/// A patient writes in one of their conversations (another patient's is not found).
+pub fn post_by_patient(
+    conn: &mut DbConnection,
+    post: &PatientPost<'_>,
+) -> Result<Sent, WriteError> {
+    idempotent_send(conn, &post.message, |conn, replay| {
+        if replay {
+            find_for_patient(conn, post.patient_id, post.conversation_id)?;
+            let patient = find_patient(conn, post.patient_id)?;
+            let message = &post.message;
+            let key = message.client_message_id;
+            let place = Some(post.conversation_id);
+            if let Some(sent) = earlier_send(conn, &patient, key, message.body, place)? {
+                return Ok(sent);
+            }
+        }
+        receive_posts(conn, std::slice::from_ref(post))?
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound.into()))
     })
+}
+
+/// Patients' posts (concurrent sends, queued) stored in one transaction, so that they share its
+/// round trips and its commit. When the batch fails as a whole — a reused key, a lost race, a
+/// failed statement — each post is stored alone, and gets the outcome (stored, replayed,
+/// refused) it would have had without company.
+pub fn post_batch_by_patients(
+    conn: &mut DbConnection,
+    posts: &[PatientPost<'_>],
+) -> Vec<Result<Sent, WriteError>> {
+    if let [post] = posts {
+        return vec![post_by_patient(conn, post)];
+    }
+    match write_transaction(conn, |conn| receive_posts(conn, posts)) {
+        Ok(outcomes) => outcomes,
+        Err(_) => posts
+            .iter()
+            .map(|post| post_by_patient(conn, post))
+            .collect(),
+    }
 }
 
 /// A page of keyset pagination: the rows and the key after the last one, if more may follow.

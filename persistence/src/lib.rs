@@ -2,19 +2,25 @@
 //! SQLite (the embedded default). Backend-specific SQL lives only where it must (full-text search,
 //! transaction start); everything else is written once against [`DbConnection`].
 
-/// Inserts a slice of rows with one statement per backend connection. The multi-backend
-/// connection has no batch insert, and on PostgreSQL each statement is a round trip, which is
-/// most of what a write costs.
+/// Runs `$body` with `$conn` bound to the backend's own connection, for statements the
+/// multi-backend connection cannot build: batch inserts and upserts. The body is written once and
+/// compiled for each backend.
+macro_rules! on_backend {
+    ($conn:expr, |$backend:ident| $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Postgresql($backend) => $body,
+            $crate::DbConnection::Sqlite($backend) => $body,
+        }
+    };
+}
+
+/// Inserts a slice of rows with one statement: on PostgreSQL each statement is a round trip,
+/// which is most of what a write costs.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::DbConnection::Postgresql(conn) => {
-                diesel::insert_into($table).values($rows).execute(conn)
-            }
-            $crate::DbConnection::Sqlite(conn) => {
-                diesel::insert_into($table).values($rows).execute(conn)
-            }
-        }
+        on_backend!($conn, |conn| diesel::insert_into($table)
+            .values($rows)
+            .execute(conn))
     };
 }
 

@@ -344,6 +344,18 @@ impl TestApp {
         response.body
     }
 
+    /// The messages of a patient's conversation, as the app shows them; asserts 200.
+    pub async fn patient_messages(&self, patient: &Session, conversation_id: &str) -> Vec<Value> {
+        let response = self
+            .get(
+                &format!("/v1/patient/conversations/{conversation_id}/messages"),
+                patient,
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.raw);
+        response.body["items"].as_array().expect("items").clone()
+    }
+
     /// A patient writes in a conversation.
     pub async fn patient_posts(
         &self,

@@ -6,14 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 async fn message_count(app: &TestApp, patient: &Session, conversation_id: &str) -> usize {
-    let response = app
-        .get(
-            &format!("/v1/patient/conversations/{conversation_id}/messages"),
-            patient,
-        )
-        .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.raw);
-    response.body["items"].as_array().unwrap().len()
+    app.patient_messages(patient, conversation_id).await.len()
 }
 
 async fn own_conversations(app: &TestApp, patient: &Session) -> Vec<Value> {
