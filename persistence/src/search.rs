@@ -210,8 +210,10 @@ pub fn conversation_matches(
     terms: &SearchTerms,
 ) -> Condition<conversations::table> {
     match backend {
-        // The lexeme columns and their GIN indexes let the planner pick per query: walk the
-        // tab's index testing each row for common words, or start from the matches for rare ones.
+        // The lexeme columns let the planner walk the tab's index testing each row, which finds
+        // a page of a common word at once; in the closed tab, the one that grows without bound,
+        // their GIN indexes let it start from the matches of a rare word instead (open rows are
+        // not indexed: sends rewrite them, see migration 6).
         Backend::Postgres => Box::new(
             sql::<Bool>("(conversations.message_lexemes @@ to_tsquery('english', ")
                 .bind::<Text, _>(terms.tsquery(false, Words::All))
