@@ -185,6 +185,19 @@ fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
     })
 }
 
+/// A patient's send, start or reply alike, validated and within the send limit, with the audit
+/// row it will be stored with.
+fn accept_send(
+    state: &AppState,
+    caller: &PatientCaller,
+    context: &RequestContext,
+    request: SendMessage,
+) -> Result<(ParsedSend, Audit), ApiError> {
+    let send = parse_send(request)?;
+    state.limits.check_send(&caller.id)?;
+    Ok((send, Audit::new(context, caller, "message.send")))
+}
+
 /// What an organization's patient messages are routed and acknowledged with, as stored now.
 pub struct SendSettings {
     rules: Arc<ValidatedRuleSet>,
@@ -336,9 +349,7 @@ pub async fn start_patient_conversation(
     context: RequestContext,
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let send = parse_send(request.into_inner())?;
-    state.limits.check_send(&caller.id)?;
-    let audit = Audit::new(&context, &caller, "message.send");
+    let (send, audit) = accept_send(&state, &caller, &context, request.into_inner())?;
     let handler_state = state.get_ref().clone();
     let sent = state
         .db(move |conn| {
@@ -430,9 +441,7 @@ pub async fn post_patient_message(
     request: JsonObject<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = conversation_id(&path)?;
-    let send = parse_send(request.into_inner())?;
-    state.limits.check_send(&caller.id)?;
-    let audit = Audit::new(&context, &caller, "message.send");
+    let (send, audit) = accept_send(&state, &caller, &context, request.into_inner())?;
     let sent = state
         .sends
         .post(caller.0.clone(), id, send, audit.event().clone())
