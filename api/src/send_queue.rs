@@ -13,7 +13,7 @@ use std::sync::Arc;
 use actix_web::http::header::{self, HeaderValue};
 use persistence::audit::NewAuditEvent;
 use persistence::conversations::{self, PatientPost, Sent};
-use persistence::DbConnection;
+use persistence::{Backend, DbConnection};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::auth::Caller;
@@ -95,14 +95,21 @@ impl SendQueue {
     }
 }
 
-/// Writers storing batches at once: while one waits on the database, the next batch gathers
-/// and another writer can take it.
-const WRITERS: usize = 2;
+/// Writers storing batches at once. On PostgreSQL, two: while one waits on the database the
+/// next batch gathers and the other can take it (one, two, four and eight writers stored 2,927,
+/// 3,580, 3,467 and 2,571 sends/s; BENCHMARKS.md). SQLite has one write lock, and a second writer
+/// would only keep it busier while the readers' audit rows wait for it.
+fn writers(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    }
+}
 
 /// Starts the writers on the queue's receiving end.
-pub fn start(state: &AppState, receiver: SendReceiver) {
+pub fn start(state: &AppState, receiver: SendReceiver, backend: Backend) {
     let receiver = Arc::new(Mutex::new(receiver.0));
-    for _ in 0..WRITERS {
+    for _ in 0..writers(backend) {
         tokio::spawn(write_forever(state.clone(), receiver.clone()));
     }
 }

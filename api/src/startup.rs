@@ -128,7 +128,7 @@ impl Application {
             sends,
         };
         live::start(&state, &settings.database.url, &settings.live);
-        send_queue::start(&state, send_receiver);
+        send_queue::start(&state, send_receiver, settings.database.url.backend());
         webhooks::start(&state, &settings.webhooks)
             .map_err(|error| StartError::WebhookClient(error.to_string()))?;
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {
