@@ -77,10 +77,8 @@ impl Audit {
         })
     }
 
-    pub fn on(mut self, target_type: &str, target_id: &str) -> Audit {
-        self.0.target_type = Some(target_type.to_owned());
-        self.0.target_id = Some(target_id.to_owned());
-        self
+    pub fn on(self, target_type: &str, target_id: &str) -> Audit {
+        Audit(self.0.about(target_type, target_id))
     }
 
     /// The row to record, for writes that record it themselves (a patient's send).
@@ -90,16 +88,6 @@ impl Audit {
 
     pub fn record(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
         audit::record(conn, &self.0)
-    }
-
-    /// Records the event about a target known only once the change made it (a new conversation).
-    pub fn record_about(
-        &self,
-        conn: &mut DbConnection,
-        target_type: &str,
-        target_id: &str,
-    ) -> Result<(), StoreError> {
-        self.clone().on(target_type, target_id).record(conn)
     }
 
     /// Runs a change and records it in the same transaction: both commit or neither.
@@ -126,7 +114,7 @@ impl Audit {
     ) -> Result<T, ApiError> {
         write_transaction(conn, |conn| {
             let value = work(conn)?;
-            self.record_about(conn, target_type, &target_of(&value))?;
+            audit::record(conn, &self.0.about(target_type, &target_of(&value)))?;
             Ok(value)
         })
     }

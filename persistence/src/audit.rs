@@ -35,6 +35,17 @@ pub struct NewAuditEvent {
     pub client_address: Option<String>,
 }
 
+impl NewAuditEvent {
+    /// The same event, about `target_id` of `target_type`.
+    pub fn about(&self, target_type: &str, target_id: &str) -> NewAuditEvent {
+        NewAuditEvent {
+            target_type: Some(target_type.to_owned()),
+            target_id: Some(target_id.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
 pub fn record(conn: &mut DbConnection, event: &NewAuditEvent) -> Result<(), StoreError> {
     record_all(conn, std::slice::from_ref(event))
 }

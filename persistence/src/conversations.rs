@@ -443,11 +443,8 @@ impl SendWrites {
                 message.decision.category.as_str(),
             ));
         }
-        self.audit.push(NewAuditEvent {
-            target_type: Some("conversation".to_owned()),
-            target_id: Some(row.id.clone()),
-            ..message.audit.clone()
-        });
+        self.audit
+            .push(message.audit.about("conversation", &row.id));
         Ok((stored, acknowledgment))
     }
 
