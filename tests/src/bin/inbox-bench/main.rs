@@ -27,7 +27,7 @@ use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 use domain::roles::Role;
 use persistence::db::{build_pool, run_migrations};
 use persistence::schema::conversations;
-use persistence::DatabaseUrl;
+use persistence::{DatabaseUrl, DbConnection};
 use serde::Deserialize;
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
@@ -220,6 +220,10 @@ fn run(args: Args) -> BenchResult<()> {
                         args.send_clients
                     );
                 }
+                settle(
+                    &mut *build_pool(&database.url, &Default::default()).get()?,
+                    backend,
+                )?;
                 let mut mix = vec![(Operation::Send, args.send_clients)];
                 mix.extend(
                     Operation::MIXED[1..]
@@ -373,22 +377,29 @@ impl Fixtures {
     }
 }
 
+/// Brings the database to the state autovacuum keeps a clinic's in, before the phases that follow
+/// a bulk write: the seeding (whose search triggers leave a dead version of each conversation) and
+/// the sends alone (a dead version per send), so that no phase's reads wade through the dead rows
+/// of the one before. This machine's PostgreSQL runs with autovacuum off (BENCHMARKS.md); one with
+/// it on would catch up in the quiet between two phases. ANALYZE gives the planner statistics,
+/// without which PostgreSQL scans where it would use indexes. SQLite has no dead versions, and its
+/// VACUUM would renumber the rows its FTS5 indexes refer to.
+fn settle(conn: &mut DbConnection, backend: persistence::Backend) -> BenchResult<()> {
+    let statement = match backend {
+        persistence::Backend::Postgres => "VACUUM ANALYZE",
+        persistence::Backend::Sqlite => "ANALYZE",
+    };
+    diesel::sql_query(statement).execute(conn)?;
+    Ok(())
+}
+
 fn seed_and_write_fixtures(database: &ScratchDatabase, messages: usize) -> BenchResult<Fixtures> {
     let pool = build_pool(&database.url, &Default::default());
     let mut conn = pool.get()?;
     run_migrations(&mut conn)?;
     let started = Instant::now();
     let seeded = seed::seed(&mut conn, &seed::Scale { messages })?;
-    // A clinic's database is vacuumed and has planner statistics (autovacuum sees to both after a
-    // bulk load, but not before the first query here). Without statistics PostgreSQL scans where
-    // it would use indexes; without VACUUM its index scans wade through the dead row versions the
-    // search triggers leave while the seed inserts each conversation's messages. SQLite has no
-    // dead versions to clear, and its VACUUM would renumber the rows its FTS5 indexes refer to.
-    let prepare = match database.url.backend() {
-        persistence::Backend::Postgres => "VACUUM ANALYZE",
-        persistence::Backend::Sqlite => "ANALYZE",
-    };
-    diesel::sql_query(prepare).execute(&mut conn)?;
+    settle(&mut conn, database.url.backend())?;
     println!(
         "\n{}: seeded {} messages ({} rows, {} patients) in {:.1} s",
         database.label(),
@@ -670,7 +681,13 @@ fn print_growth(label: &str, reads_by_size: &[(usize, Vec<Measured>)]) {
 fn pgbench_floor(args: &Args) -> BenchResult<f64> {
     let database = ScratchDatabase::postgres(&args.postgres_url, "inbox_bench_floor", false)?;
     let url = database.url.as_str();
-    diesel::PgConnection::establish(url)?.batch_execute(
+    let mut connection = diesel::PgConnection::establish(url)?;
+    let autovacuum: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "current_setting('autovacuum')",
+    ))
+    .get_result(&mut connection)?;
+    println!("PostgreSQL autovacuum: {autovacuum} (the benchmark vacuums after seeding and after the sends alone)");
+    connection.batch_execute(
         "CREATE TABLE conversations (id INTEGER PRIMARY KEY, last_message_at TIMESTAMP NOT NULL);
          CREATE TABLE messages (id BIGSERIAL PRIMARY KEY, conversation_id INTEGER NOT NULL,
              body TEXT NOT NULL, created_at TIMESTAMP NOT NULL);
