@@ -14,9 +14,13 @@
 
 local operation, rows
 local sent = 0
-local claim_close_calls = 0
--- Conversations a close trails its claim by (claim_close alternates between the two).
-local CLOSE_LAG = 64
+local claims_made = 0
+-- Conversations whose claim was answered, by id, and the rows of those waiting for their close.
+-- A close goes out only after its claim's answer: wrk spreads requests over its connections, so
+-- a close sent a fixed number of requests after its claim could overtake a claim that waited on
+-- a lock, close the conversation first, and turn the claim into a 409.
+local claiming = {}
+local to_close = {}
 
 -- A patient's words, varied enough that routing, the search index and the previews see
 -- realistic text rather than one repeated string.
@@ -80,27 +84,34 @@ local requests = {
       return wrk.format("GET", "/v1/conversations?tab=" .. row[2] .. "&q=" .. row[3],
          bearer(row[1]))
    end,
-   -- wrk hands the requests to its connections in turn, so a claim and the close
-   -- that follows it would race on different connections: the close trails the claim by a
-   -- margin wider than the connections in flight.
    claim_close = function()
-      claim_close_calls = claim_close_calls + 1
-      local claiming = claim_close_calls % 2 == 1
-      local index = math.floor(claim_close_calls / 2)
-      if not claiming then
-         index = index - CLOSE_LAG
-         if index < 0 then
-            claiming, index = true, math.floor(claim_close_calls / 2)
-         end
+      local row = table.remove(to_close, 1)
+      if row then
+         return wrk.format("POST", "/v1/conversations/" .. row[2] .. "/close", bearer(row[1]))
       end
-      local row = rows[index % #rows + 1]
-      local action = claiming and "claim" or "close"
-      return wrk.format("POST", "/v1/conversations/" .. row[2] .. "/" .. action, bearer(row[1]))
+      claims_made = claims_made + 1
+      row = rows[(claims_made - 1) % #rows + 1]
+      claiming[row[2]] = row
+      return wrk.format("POST", "/v1/conversations/" .. row[2] .. "/claim", bearer(row[1]))
    end,
 }
 
 function request()
    return requests[operation]()
+end
+
+-- wrk calls this for every operation's answers once it is defined; only claim_close reads them.
+-- A claimed conversation's JSON starts with its id.
+function response(status, headers, body)
+   if operation ~= "claim_close" or status ~= 200 then
+      return
+   end
+   local id = body:match('^{"id":"([^"]+)"')
+   local row = id and claiming[id]
+   if row then
+      claiming[id] = nil
+      table.insert(to_close, row)
+   end
 end
 
 function done(summary, latency, requests)
