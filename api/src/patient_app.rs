@@ -170,7 +170,7 @@ pub struct ParsedSend {
     client_message_id: Option<ClientMessageId>,
 }
 
-fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
+pub(crate) fn parse_send(request: SendMessage) -> Result<ParsedSend, ApiError> {
     let body = MessageBody::parse(&request.body)
         .map_err(|error| ApiError::validation(format!("body: {error}.")))?;
     let client_message_id = request

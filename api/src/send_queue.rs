@@ -55,7 +55,11 @@ pub struct SendReceiver(mpsc::Receiver<QueuedPost>);
 
 impl SendQueue {
     pub fn new() -> (SendQueue, SendReceiver) {
-        let (sender, receiver) = mpsc::channel(QUEUE_LIMIT);
+        SendQueue::holding(QUEUE_LIMIT)
+    }
+
+    fn holding(limit: usize) -> (SendQueue, SendReceiver) {
+        let (sender, receiver) = mpsc::channel(limit);
         (SendQueue { sender }, SendReceiver(receiver))
     }
 
@@ -195,4 +199,71 @@ fn write_batch(
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use domain::roles::Role;
+
+    use super::*;
+    use crate::patient_app::{parse_send, SendMessage};
+
+    fn post(queue: &SendQueue) -> impl std::future::Future<Output = Result<Sent, ApiError>> {
+        let queue = queue.clone();
+        let caller = Caller {
+            id: "patient".to_owned(),
+            organization_id: "clinic".to_owned(),
+            role: Role::Patient,
+        };
+        let send = parse_send(SendMessage {
+            body: "My knee hurts".to_owned(),
+            client_message_id: None,
+        })
+        .unwrap();
+        let audit = NewAuditEvent {
+            organization_id: None,
+            actor_id: None,
+            actor_role: None,
+            action: "message.send".to_owned(),
+            target_type: None,
+            target_id: None,
+            request_id: None,
+            client_address: None,
+        };
+        async move {
+            queue
+                .post(caller, "conversation".to_owned(), send, audit)
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_with_retry_after_and_keeps_what_it_holds() {
+        let (queue, receiver) = SendQueue::holding(1);
+        // No writer runs, so the first send stays queued and waits for its answer.
+        let waiting = tokio::spawn(post(&queue));
+        while queue.sender.capacity() > 0 {
+            tokio::task::yield_now().await;
+        }
+
+        let refused = post(&queue).await.unwrap_err().error_response();
+        assert_eq!(
+            refused.status(),
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(refused.headers().get(header::RETRY_AFTER).unwrap(), "1");
+
+        let mut receiver = receiver.0;
+        let held = receiver.try_recv().expect("the first send is still queued");
+        assert_eq!(held.post.conversation_id, "conversation");
+        assert!(
+            receiver.try_recv().is_err(),
+            "the refused send was not queued"
+        );
+        held.reply
+            .send(Err(ApiError::internal("no writer in this test")))
+            .unwrap_or_else(|_| panic!("the first send stopped waiting"));
+        assert!(waiting.await.unwrap().is_err());
+    }
 }
