@@ -222,14 +222,8 @@ mod tests {
         })
         .unwrap();
         let audit = NewAuditEvent {
-            organization_id: None,
-            actor_id: None,
-            actor_role: None,
             action: "message.send".to_owned(),
-            target_type: None,
-            target_id: None,
-            request_id: None,
-            client_address: None,
+            ..NewAuditEvent::default()
         };
         async move {
             queue
