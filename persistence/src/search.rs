@@ -201,6 +201,13 @@ pub fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> TextCondit
     matches(backend, terms, &MESSAGE_BODIES, Words::Any)
 }
 
+/// Whether closed conversations have search indexes of their own, so that a search can collect
+/// a rare word's matches from them instead of walking the closed tab (PostgreSQL's GIN indexes,
+/// migration 6). SQLite's FTS5 tables are of messages, and its search starts from them anyway.
+pub fn indexes_closed(backend: Backend) -> bool {
+    backend == Backend::Postgres
+}
+
 /// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
 /// hold, between them, every word in some form, or whose patient's name has every word as the
 /// start of a name part. A thread is what staff look for, so "knee swollen" finds the one where

@@ -302,6 +302,86 @@ async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
     assert_counts_match_tabs(&app, &support).await;
 }
 
+/// Copies a closed conversation `count` times, each copy active a second after the one before
+/// and later than everything else: a clinic's closed tab after years of work, without the API
+/// calls. The copies have no messages, so they match no search for words.
+async fn newer_closed_copies(app: &TestApp, conversation_id: &str, count: usize) {
+    use diesel::{QueryDsl, RunQueryDsl, SelectableHelper};
+    use persistence::conversations::ConversationRow;
+    use persistence::schema::conversations;
+    use persistence::DbConnection;
+
+    let pool = app.app_state.pool.clone();
+    let conversation_id = conversation_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let original: ConversationRow = conversations::table
+            .find(&conversation_id)
+            .select(ConversationRow::as_select())
+            .first(&mut conn)
+            .unwrap();
+        let copies: Vec<ConversationRow> = (1..=count)
+            .map(|second| ConversationRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                last_activity_at: original.last_activity_at
+                    + chrono::Duration::seconds(i64::try_from(second).unwrap()),
+                ..original.clone()
+            })
+            .collect();
+        for chunk in copies.chunks(500) {
+            let insert = diesel::insert_into(conversations::table).values(chunk);
+            match &mut *conn {
+                DbConnection::Postgresql(conn) => insert.execute(conn),
+                DbConnection::Sqlite(conn) => insert.execute(conn),
+            }
+            .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// A search of a closed tab far longer than the stretch of it a search walks (the newest
+/// thousand rows; PostgreSQL then turns to its search indexes) still finds the older matches,
+/// in the tab's order and across pages, and only those the caller may see.
+#[tokio::test]
+async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+
+    let mut matching = Vec::new();
+    for body in [
+        "My knee bleeds after the run",
+        "The knee bleeds again today",
+        "The knee is still bleeding a little",
+    ] {
+        let conversation = started(&app, &alice, body).await;
+        let closed = app.staff_acts(&rivera, &conversation, "close").await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+        matching.insert(0, conversation);
+    }
+    let filler = started(&app, &bob, TECH).await;
+    let closed = app.staff_acts(&support, &filler, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    newer_closed_copies(&app, &filler, 1_100).await;
+
+    assert_eq!(
+        walk(&app, &rivera, "tab=closed&q=bleeding&limit=2").await,
+        matching
+    );
+    assert_eq!(
+        walk(&app, &rivera, "tab=closed&q=bleeding&limit=50").await,
+        matching
+    );
+    // Support agents see Support's closed conversations only, the copies among them.
+    assert!(walk(&app, &support, "tab=closed&q=bleeding&limit=2")
+        .await
+        .is_empty());
+}
+
 #[tokio::test]
 async fn search_finds_words_in_any_form_and_names_even_when_closed() {
     let app = TestApp::spawn().await;
