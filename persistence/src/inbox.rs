@@ -201,6 +201,11 @@ pub fn list(
 /// Rows of the closed tab a search walks, newest first, before it turns to the search indexes.
 const CLOSED_WALK_LIMIT: i64 = 1_000;
 
+/// Older matches a search collects from the search indexes to sort. A word this common past the
+/// walked rows (a topic of years ago) is walked for instead: it is dense there, so the walk is
+/// short, and collecting every match would hold one row per match in memory.
+const OLDER_MATCHES_LIMIT: i64 = 10_000;
+
 /// The first `limit + 1` matches of a search in the closed tab (`closed` builds the tab, narrowed
 /// and after the cursor), in no particular order.
 ///
@@ -210,7 +215,8 @@ const CLOSED_WALK_LIMIT: i64 = 1_000;
 /// indexes costs a quarter of that: its planner prices the test of a document far below the
 /// 1.5 µs it takes. So the walk stops at the tab's newest [`CLOSED_WALK_LIMIT`] rows, and when
 /// they hold less than a page the older matches are collected by a query with no order, which
-/// only the GIN indexes serve well, and sorted here.
+/// only the GIN indexes serve well, and sorted here (or, past [`OLDER_MATCHES_LIMIT`] of them,
+/// walked for after all).
 fn search_closed(
     conn: &mut DbConnection,
     closed: impl Fn() -> ConversationQuery,
@@ -253,7 +259,17 @@ fn search_closed(
     };
     let mut older: Vec<(NaiveDateTime, String)> = after(matching(), Tab::Closed, &oldest_walked)
         .select((conversations::last_activity_at, conversations::id))
+        .limit(OLDER_MATCHES_LIMIT + 1)
         .load(conn)?;
+    if older.len() > usize::try_from(OLDER_MATCHES_LIMIT).unwrap_or(usize::MAX) {
+        rows.extend(
+            in_tab_order(after(matching(), Tab::Closed, &oldest_walked), Tab::Closed)
+                .select(ConversationRow::as_select())
+                .limit(i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX))
+                .load(conn)?,
+        );
+        return Ok(rows);
+    }
     older.sort_unstable_by(|a, b| b.cmp(a));
     older.truncate(wanted - rows.len());
     let older_ids: Vec<String> = older.into_iter().map(|(_, id)| id).collect();

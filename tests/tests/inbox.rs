@@ -302,10 +302,16 @@ async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
     assert_counts_match_tabs(&app, &support).await;
 }
 
-/// Copies a closed conversation `count` times, each copy active a second after the one before
-/// and later than everything else: a clinic's closed tab after years of work, without the API
-/// calls. The copies have no messages, so they match no search for words.
-async fn newer_closed_copies(app: &TestApp, conversation_id: &str, count: usize) {
+/// Copies a closed conversation `count` times, copy `n` active `n * step_seconds` after the
+/// original (before it, for a negative step): a clinic's closed tab after years of work, without
+/// the API calls. The copies have no messages, so they match no search for words, but they do
+/// match one for their patient's name. Returns their ids, in the order of `n`.
+async fn closed_copies(
+    app: &TestApp,
+    conversation_id: &str,
+    count: usize,
+    step_seconds: i64,
+) -> Vec<String> {
     use diesel::{QueryDsl, RunQueryDsl, SelectableHelper};
     use persistence::conversations::ConversationRow;
     use persistence::schema::conversations;
@@ -324,7 +330,7 @@ async fn newer_closed_copies(app: &TestApp, conversation_id: &str, count: usize)
             .map(|second| ConversationRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 last_activity_at: original.last_activity_at
-                    + chrono::Duration::seconds(i64::try_from(second).unwrap()),
+                    + chrono::Duration::seconds(i64::try_from(second).unwrap() * step_seconds),
                 ..original.clone()
             })
             .collect();
@@ -336,9 +342,10 @@ async fn newer_closed_copies(app: &TestApp, conversation_id: &str, count: usize)
             }
             .unwrap();
         }
+        copies.into_iter().map(|copy| copy.id).collect()
     })
     .await
-    .unwrap();
+    .unwrap()
 }
 
 /// A search of a closed tab far longer than the stretch of it a search walks (the newest
@@ -366,7 +373,7 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
     let filler = started(&app, &bob, TECH).await;
     let closed = app.staff_acts(&support, &filler, "close").await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
-    newer_closed_copies(&app, &filler, 1_100).await;
+    closed_copies(&app, &filler, 1_100, 1).await;
 
     assert_eq!(
         walk(&app, &rivera, "tab=closed&q=bleeding&limit=2").await,
@@ -380,6 +387,33 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
     assert!(walk(&app, &support, "tab=closed&q=bleeding&limit=2")
         .await
         .is_empty());
+}
+
+/// When a search's matches beyond the walked stretch of the closed tab are too many to collect
+/// and sort (a name or topic of years ago), it walks for them instead, in the tab's order.
+#[tokio::test]
+async fn search_walks_on_for_a_common_match_behind_a_long_closed_tab() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+
+    let named = started(&app, &alice, CLINICAL).await;
+    let closed = app.staff_acts(&rivera, &named, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    let older = closed_copies(&app, &named, 10_050, -1).await;
+    let filler = started(&app, &bob, TECH).await;
+    let closed = app.staff_acts(&support, &filler, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    closed_copies(&app, &filler, 1_100, 1).await;
+
+    let first_page = ids(&app
+        .get("/v1/conversations?tab=closed&q=moreno&limit=50", &rivera)
+        .await);
+    let mut expected = vec![named];
+    expected.extend(older.into_iter().take(49));
+    assert_eq!(first_page, expected);
 }
 
 #[tokio::test]
