@@ -15,7 +15,8 @@
 local operation, rows
 local sent = 0
 local claims_made = 0
--- Conversations whose claim was answered, by id, and the rows of those waiting for their close.
+-- Claims sent and not yet answered, by conversation id; and the rows whose claim was answered,
+-- waiting for their close.
 -- A close goes out only after its claim's answer: wrk spreads requests over its connections, so
 -- a close sent a fixed number of requests after its claim could overtake a claim that waited on
 -- a lock, close the conversation first, and turn the claim into a 409.
