@@ -118,20 +118,27 @@ fn narrow(
 /// Rows after `key` in the tab's order: open tabs list urgent first, then most recent activity;
 /// the closed tab by activity alone.
 fn after(query: ConversationQuery, tab: Tab, key: &ActivityKey) -> ConversationQuery {
-    let earlier = conversations::last_activity_at.lt(key.last_activity_at).or(
-        conversations::last_activity_at
-            .eq(key.last_activity_at)
-            .and(conversations::id.lt(key.id.clone())),
-    );
     match tab {
-        Tab::Closed => query.filter(earlier),
+        Tab::Closed => query.filter(earlier_than(key)),
         _ if key.urgent => query.filter(
             conversations::urgent
                 .eq(false)
-                .or(conversations::urgent.eq(true).and(earlier)),
+                .or(conversations::urgent.eq(true).and(earlier_than(key))),
         ),
-        _ => query.filter(conversations::urgent.eq(false).and(earlier)),
+        _ => query.filter(conversations::urgent.eq(false).and(earlier_than(key))),
     }
+}
+
+/// Rows before `key` in the order of activity: less recently active, or as recently with a
+/// smaller id.
+fn earlier_than(key: &ActivityKey) -> search::Condition<conversations::table> {
+    Box::new(
+        conversations::last_activity_at.lt(key.last_activity_at).or(
+            conversations::last_activity_at
+                .eq(key.last_activity_at)
+                .and(conversations::id.lt(key.id.clone())),
+        ),
+    )
 }
 
 /// The tab's order: open tabs list urgent first, then most recent activity; the closed tab by
@@ -225,38 +232,36 @@ fn search_closed(
     limit: i64,
 ) -> Result<Vec<ConversationRow>, StoreError> {
     let wanted = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-    let oldest_walked: Option<(NaiveDateTime, String)> = in_tab_order(closed(), Tab::Closed)
+    let oldest_walked: Option<ActivityKey> = in_tab_order(closed(), Tab::Closed)
         .select((conversations::last_activity_at, conversations::id))
         .offset(CLOSED_WALK_LIMIT - 1)
         .first(conn)
-        .optional()?;
+        .optional()?
+        .map(|(last_activity_at, id)| ActivityKey {
+            urgent: false,
+            last_activity_at,
+            id,
+        });
     let matching = || closed().filter(search::conversation_matches(backend, terms));
     let mut walk = matching();
-    if let Some((last_activity_at, id)) = &oldest_walked {
+    if let Some(oldest_walked) = &oldest_walked {
         // A range on the index's own column, so the walk stops there.
         walk = walk.filter(
-            conversations::last_activity_at.ge(*last_activity_at).and(
-                conversations::last_activity_at
-                    .gt(*last_activity_at)
-                    .or(conversations::id.ge(id.clone())),
-            ),
+            conversations::last_activity_at
+                .ge(oldest_walked.last_activity_at)
+                .and(diesel::dsl::not(earlier_than(oldest_walked))),
         );
     }
     let mut rows: Vec<ConversationRow> = in_tab_order(walk, Tab::Closed)
         .select(ConversationRow::as_select())
         .limit(limit + 1)
         .load(conn)?;
-    let Some((last_activity_at, id)) = oldest_walked else {
+    let Some(oldest_walked) = oldest_walked else {
         return Ok(rows);
     };
     if rows.len() >= wanted {
         return Ok(rows);
     }
-    let oldest_walked = ActivityKey {
-        urgent: false,
-        last_activity_at,
-        id,
-    };
     let mut older: Vec<(NaiveDateTime, String)> = after(matching(), Tab::Closed, &oldest_walked)
         .select((conversations::last_activity_at, conversations::id))
         .limit(OLDER_MATCHES_LIMIT + 1)
