@@ -348,6 +348,26 @@ async fn closed_copies(
     .unwrap()
 }
 
+/// A conversation the patient starts and `staff` closes.
+async fn started_then_closed(
+    app: &TestApp,
+    patient: &Session,
+    staff: &Session,
+    body: &str,
+) -> String {
+    let conversation = started(app, patient, body).await;
+    let closed = app.staff_acts(staff, &conversation, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    conversation
+}
+
+/// 1,101 closed Support conversations, newer than all before them: more than a search walks of
+/// the closed tab, and none with a clinical word.
+async fn bury_under_newer_closed(app: &TestApp, patient: &Session, support: &Session) {
+    let filler = started_then_closed(app, patient, support, TECH).await;
+    closed_copies(app, &filler, 1_100, 1).await;
+}
+
 /// A search of a closed tab far longer than the stretch of it a search walks (the newest
 /// thousand rows; PostgreSQL then turns to its search indexes) still finds the older matches,
 /// in the tab's order and across pages, and only those the caller may see.
@@ -365,15 +385,9 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
         "The knee bleeds again today",
         "The knee is still bleeding a little",
     ] {
-        let conversation = started(&app, &alice, body).await;
-        let closed = app.staff_acts(&rivera, &conversation, "close").await;
-        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
-        matching.insert(0, conversation);
+        matching.insert(0, started_then_closed(&app, &alice, &rivera, body).await);
     }
-    let filler = started(&app, &bob, TECH).await;
-    let closed = app.staff_acts(&support, &filler, "close").await;
-    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
-    closed_copies(&app, &filler, 1_100, 1).await;
+    bury_under_newer_closed(&app, &bob, &support).await;
 
     assert_eq!(
         walk(&app, &rivera, "tab=closed&q=bleeding&limit=2").await,
@@ -399,14 +413,9 @@ async fn search_walks_on_for_a_common_match_behind_a_long_closed_tab() {
     let rivera = app.login("rivera@demo.test").await;
     let support = app.login("support@demo.test").await;
 
-    let named = started(&app, &alice, CLINICAL).await;
-    let closed = app.staff_acts(&rivera, &named, "close").await;
-    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    let named = started_then_closed(&app, &alice, &rivera, CLINICAL).await;
     let older = closed_copies(&app, &named, 10_050, -1).await;
-    let filler = started(&app, &bob, TECH).await;
-    let closed = app.staff_acts(&support, &filler, "close").await;
-    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
-    closed_copies(&app, &filler, 1_100, 1).await;
+    bury_under_newer_closed(&app, &bob, &support).await;
 
     let first_page = ids(&app
         .get("/v1/conversations?tab=closed&q=moreno&limit=50", &rivera)
