@@ -1,11 +1,13 @@
 //! Reads of the staff inbox: the tabs, their counts and search. Every query starts from
-//! [`tab_query`], which applies who may see what (the caller's organization, and only Support's
+//! [`tab_part_query`], which applies who may see what (the caller's organization, and only Support's
 //! conversations for support agents) from the same [`StaffActor`] the writes use.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Timestamp};
 use domain::conversation::Status;
 use domain::routing::Team;
 
@@ -25,6 +27,16 @@ pub enum Tab {
     /// Open conversations with Support.
     Support,
     Closed,
+}
+
+impl Tab {
+    /// Every conversation of a tab has this status.
+    fn status(self) -> Status {
+        match self {
+            Tab::Closed => Status::Closed,
+            Tab::Assigned | Tab::MyClinic | Tab::Support => Status::Open,
+        }
+    }
 }
 
 /// What narrows a tab.
@@ -51,34 +63,47 @@ pub struct Counts {
 
 type ConversationQuery = conversations::BoxedQuery<'static, MultiBackend>;
 
-/// The queries whose rows, together, are the tab. The assigned tab is two disjoint queries, one
-/// per index (assigned to the caller; claimed by the caller but assigned to someone else or
-/// nobody): an `OR` of the two columns can use no index's order, so every open conversation of
-/// the caller would be read and sorted for each page.
-fn tab_queries(staff: &StaffActor<'_>, tab: Tab) -> Vec<ConversationQuery> {
-    let open = || conversations::status.eq(Status::Open.as_str());
+/// One index-ordered query of a tab. The assigned tab is two disjoint ones, one per index
+/// (assigned to the caller; claimed by the caller but assigned to someone else or nobody): an
+/// `OR` of the two columns can use no index's order, so every open conversation of the caller
+/// would be read and sorted for each page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TabPart {
+    AssignedToCaller,
+    ClaimedByCaller,
+    MyClinic,
+    Support,
+    Closed,
+}
+
+/// The parts whose rows, together, are the tab.
+fn tab_parts(tab: Tab) -> &'static [TabPart] {
     match tab {
-        Tab::Assigned => vec![
-            visible(staff)
-                .filter(open())
-                .filter(conversations::assigned_to.eq(staff.id.to_owned())),
-            visible(staff)
-                .filter(open())
-                .filter(conversations::claimed_by.eq(staff.id.to_owned()))
-                .filter(
-                    conversations::assigned_to
-                        .is_null()
-                        .or(conversations::assigned_to.ne(staff.id.to_owned())),
-                ),
-        ],
-        Tab::MyClinic => vec![visible(staff)
-            .filter(open())
+        Tab::Assigned => &[TabPart::AssignedToCaller, TabPart::ClaimedByCaller],
+        Tab::MyClinic => &[TabPart::MyClinic],
+        Tab::Support => &[TabPart::Support],
+        Tab::Closed => &[TabPart::Closed],
+    }
+}
+
+fn tab_part_query(staff: &StaffActor<'_>, part: TabPart) -> ConversationQuery {
+    let open = || visible(staff).filter(conversations::status.eq(Status::Open.as_str()));
+    match part {
+        TabPart::AssignedToCaller => {
+            open().filter(conversations::assigned_to.eq(staff.id.to_owned()))
+        }
+        TabPart::ClaimedByCaller => open()
+            .filter(conversations::claimed_by.eq(staff.id.to_owned()))
+            .filter(
+                conversations::assigned_to
+                    .is_null()
+                    .or(conversations::assigned_to.ne(staff.id.to_owned())),
+            ),
+        TabPart::MyClinic => open()
             .filter(conversations::team.eq(Team::CareTeam.as_str()))
-            .filter(conversations::assigned_to.is_null())],
-        Tab::Support => vec![visible(staff)
-            .filter(open())
-            .filter(conversations::team.eq(Team::Support.as_str()))],
-        Tab::Closed => vec![closed_tab(staff)],
+            .filter(conversations::assigned_to.is_null()),
+        TabPart::Support => open().filter(conversations::team.eq(Team::Support.as_str())),
+        TabPart::Closed => visible(staff).filter(conversations::status.eq(Status::Closed.as_str())),
     }
 }
 
@@ -91,10 +116,6 @@ fn visible(staff: &StaffActor<'_>) -> ConversationQuery {
         query = query.filter(conversations::team.eq(team.as_str()));
     }
     query
-}
-
-fn closed_tab(staff: &StaffActor<'_>) -> ConversationQuery {
-    visible(staff).filter(conversations::status.eq(Status::Closed.as_str()))
 }
 
 /// The query narrowed by the filter's urgency and patient, and to the rows after the cursor.
@@ -141,11 +162,15 @@ fn earlier_than(key: &ActivityKey) -> search::Condition<conversations::table> {
     )
 }
 
-/// The tab's order: open tabs list urgent first, then most recent activity; the closed tab by
-/// activity alone. Ids break ties.
-fn tab_order(tab: Tab, row: &ConversationRow) -> (bool, NaiveDateTime, &str) {
-    let urgent_first = tab != Tab::Closed && row.urgent;
-    (urgent_first, row.last_activity_at, row.id.as_str())
+/// A row's place in the tab's order: open tabs list urgent first, then most recent activity; the
+/// closed tab by activity alone. Ids break ties.
+fn tab_order(
+    tab: Tab,
+    urgent: bool,
+    last_activity_at: NaiveDateTime,
+    id: &str,
+) -> (bool, NaiveDateTime, &str) {
+    (tab != Tab::Closed && urgent, last_activity_at, id)
 }
 
 /// The query in the tab's order (see [`tab_order`]).
@@ -161,6 +186,39 @@ fn in_tab_order(query: ConversationQuery, tab: Tab) -> ConversationQuery {
             conversations::id.desc(),
         )),
     }
+}
+
+/// Rows up to and including `key` in the tab's order, as one row comparison of the trailing
+/// columns of every tab index, so that a walk down the index stops at `key`.
+fn up_to(tab: Tab, key: &ActivityKey) -> search::Condition<conversations::table> {
+    // The urgency is spelled out rather than bound: the two forms differ in shape anyway.
+    let compared = match tab {
+        Tab::Closed => "(conversations.last_activity_at, conversations.id) >= (".to_owned(),
+        _ => format!(
+            "(conversations.urgent, conversations.last_activity_at, conversations.id) >= ({}, ",
+            key.urgent
+        ),
+    };
+    Box::new(
+        sql::<Bool>(&compared)
+            .bind::<Timestamp, _>(key.last_activity_at)
+            .sql(", ")
+            .bind::<Text, _>(key.id.clone())
+            .sql(")"),
+    )
+}
+
+/// The first `limit` rows of the query in the tab's order.
+fn first_rows(
+    conn: &mut DbConnection,
+    query: ConversationQuery,
+    tab: Tab,
+    limit: i64,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    Ok(in_tab_order(query, tab)
+        .select(ConversationRow::as_select())
+        .limit(limit)
+        .load(conn)?)
 }
 
 /// One page of a tab, after `after` (keyset pagination: a conversation that gets new activity
@@ -179,119 +237,170 @@ pub fn list(
         });
     }
     let backend = search::backend_of(conn);
-    let mut rows = match filter.search {
-        Some(terms) if filter.tab == Tab::Closed && search::indexes_closed(backend) => {
-            let closed = || narrow(closed_tab(staff), filter, after_key);
-            search_closed(conn, closed, backend, terms, limit)?
-        }
-        _ => {
-            let mut rows = Vec::new();
-            for query in tab_queries(staff, filter.tab) {
-                let mut query = narrow(query, filter, after_key);
-                if let Some(terms) = filter.search {
-                    query = query.filter(search::conversation_matches(backend, terms));
-                }
-                rows.extend(
-                    in_tab_order(query, filter.tab)
-                        .select(ConversationRow::as_select())
-                        .limit(limit + 1)
-                        .load(conn)?,
-                );
+    let mut rows = Vec::new();
+    for &part in tab_parts(filter.tab) {
+        let part_query = || narrow(tab_part_query(staff, part), filter, after_key);
+        rows.extend(match filter.search {
+            Some(terms) if search::collects_from_indexes(backend) => {
+                let search = TabSearch {
+                    staff,
+                    tab: filter.tab,
+                    backend,
+                    terms,
+                };
+                search.first_matches(conn, part_query, limit + 1)?
             }
-            rows
-        }
-    };
-    rows.sort_by(|a, b| tab_order(filter.tab, b).cmp(&tab_order(filter.tab, a)));
+            Some(terms) => {
+                let matching = part_query().filter(search::conversation_matches(
+                    backend,
+                    terms,
+                    filter.tab.status(),
+                ));
+                first_rows(conn, matching, filter.tab, limit + 1)?
+            }
+            None => first_rows(conn, part_query(), filter.tab, limit + 1)?,
+        });
+    }
+    let tab = filter.tab;
+    rows.sort_by(|a, b| {
+        tab_order(tab, b.urgent, b.last_activity_at, &b.id).cmp(&tab_order(
+            tab,
+            a.urgent,
+            a.last_activity_at,
+            &a.id,
+        ))
+    });
     Ok(page(rows, limit))
 }
 
-/// Rows of the closed tab a search walks, newest first, before it turns to the search indexes.
-const CLOSED_WALK_LIMIT: i64 = 1_000;
+/// Rows of a tab a search walks, in the tab's order, before it turns to the search indexes.
+const SEARCH_WALK_LIMIT: i64 = 1_000;
 
 /// Older matches a search collects from the search indexes to sort. A word this common past the
 /// walked rows (a topic of years ago) is walked for instead: it is dense there, so the walk is
 /// short, and collecting every match would hold one row per match in memory.
 const OLDER_MATCHES_LIMIT: i64 = 10_000;
 
-/// The first `limit + 1` matches of a search in the closed tab (`closed` builds the tab, narrowed
-/// and after the cursor), in no particular order.
-///
-/// The closed tab grows without bound. Walking its index and testing each row's document finds a
-/// page of a common word at once, but for a rare word or a patient's name PostgreSQL walked
-/// thousands of rows (6,000 for `password` at 1 M messages, 12 ms), where starting from the GIN
-/// indexes costs a quarter of that: its planner prices the test of a document far below the
-/// 1.5 µs it takes. So the walk stops at the tab's newest [`CLOSED_WALK_LIMIT`] rows, and when
-/// they hold less than a page the older matches are collected by a query with no order, which
-/// only the GIN indexes serve well, and sorted here (or, past [`OLDER_MATCHES_LIMIT`] of them,
-/// walked for after all).
-fn search_closed(
-    conn: &mut DbConnection,
-    closed: impl Fn() -> ConversationQuery,
+/// What places a row in a tab's order: urgency, last activity and id (see [`tab_order`]).
+type OrderKey = (bool, NaiveDateTime, String);
+
+/// A search of one tab, on a database whose search indexes can list a rare word's matches
+/// ([`search::collects_from_indexes`]).
+struct TabSearch<'a> {
+    staff: &'a StaffActor<'a>,
+    tab: Tab,
     backend: crate::Backend,
-    terms: &SearchTerms,
-    limit: i64,
-) -> Result<Vec<ConversationRow>, StoreError> {
-    let wanted = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-    let oldest_walked: Option<ActivityKey> = in_tab_order(closed(), Tab::Closed)
-        .select((conversations::last_activity_at, conversations::id))
-        .offset(CLOSED_WALK_LIMIT - 1)
-        .first(conn)
-        .optional()?
-        .map(|(last_activity_at, id)| ActivityKey {
-            urgent: false,
-            last_activity_at,
-            id,
+    terms: &'a SearchTerms,
+}
+
+impl TabSearch<'_> {
+    /// The first `wanted` matches among the rows of `part` (a part of the tab, narrowed and after
+    /// the cursor), in no particular order.
+    ///
+    /// Walking the tab's index and testing each row's document finds a page of a common word at
+    /// once, but for a rare word or a patient's name PostgreSQL walked the whole tab (12,000 open
+    /// care-team conversations for `password` at 1 M messages, 26–45 ms): its planner prices the
+    /// test of a document far below the 1.5–2 µs it takes. So the walk stops at the part's first
+    /// [`SEARCH_WALK_LIMIT`] rows, and when they hold less than a page the older matches are
+    /// collected from the search indexes by a query with no order, and sorted here (or, past
+    /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all).
+    fn first_matches(
+        &self,
+        conn: &mut DbConnection,
+        part: impl Fn() -> ConversationQuery,
+        wanted: i64,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let tab = self.tab;
+        let oldest_walked: Option<ActivityKey> = in_tab_order(part(), tab)
+            .select((
+                conversations::urgent,
+                conversations::last_activity_at,
+                conversations::id,
+            ))
+            .offset(SEARCH_WALK_LIMIT - 1)
+            .first(conn)
+            .optional()?
+            .map(|(urgent, last_activity_at, id)| ActivityKey {
+                urgent,
+                last_activity_at,
+                id,
+            });
+        let matching = || {
+            part().filter(search::conversation_matches(
+                self.backend,
+                self.terms,
+                self.tab.status(),
+            ))
+        };
+        let mut walk = matching();
+        if let Some(oldest_walked) = &oldest_walked {
+            walk = walk.filter(up_to(tab, oldest_walked));
+        }
+        let mut rows = first_rows(conn, walk, tab, wanted)?;
+        let missing = wanted - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let Some(oldest_walked) = oldest_walked.filter(|_| missing > 0) else {
+            return Ok(rows);
+        };
+        let older = || after(matching(), tab, &oldest_walked);
+        let mut keys = match self.older_match_keys(conn, older())? {
+            Some(keys) => keys,
+            None => {
+                rows.extend(first_rows(conn, older(), tab, missing)?);
+                return Ok(rows);
+            }
+        };
+        keys.sort_unstable_by(|(a_urgent, a_at, a_id), (b_urgent, b_at, b_id)| {
+            tab_order(tab, *b_urgent, *b_at, b_id).cmp(&tab_order(tab, *a_urgent, *a_at, a_id))
         });
-    let matching = || closed().filter(search::conversation_matches(backend, terms));
-    let mut walk = matching();
-    if let Some(oldest_walked) = &oldest_walked {
-        // A range on the index's own column, so the walk stops there.
-        walk = walk.filter(
-            conversations::last_activity_at
-                .ge(oldest_walked.last_activity_at)
-                .and(diesel::dsl::not(earlier_than(oldest_walked))),
-        );
-    }
-    let mut rows: Vec<ConversationRow> = in_tab_order(walk, Tab::Closed)
-        .select(ConversationRow::as_select())
-        .limit(limit + 1)
-        .load(conn)?;
-    let Some(oldest_walked) = oldest_walked else {
-        return Ok(rows);
-    };
-    if rows.len() >= wanted {
-        return Ok(rows);
-    }
-    let mut older: Vec<(NaiveDateTime, String)> = after(matching(), Tab::Closed, &oldest_walked)
-        .select((conversations::last_activity_at, conversations::id))
-        .limit(OLDER_MATCHES_LIMIT + 1)
-        .load(conn)?;
-    if older.len() > usize::try_from(OLDER_MATCHES_LIMIT).unwrap_or(usize::MAX) {
+        keys.truncate(usize::try_from(missing).unwrap_or(usize::MAX));
+        let ids: Vec<String> = keys.into_iter().map(|(_, _, id)| id).collect();
         rows.extend(
-            in_tab_order(after(matching(), Tab::Closed, &oldest_walked), Tab::Closed)
+            conversations::table
+                .filter(conversations::id.eq_any(ids))
                 .select(ConversationRow::as_select())
-                .limit(i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX))
                 .load(conn)?,
         );
-        return Ok(rows);
+        Ok(rows)
     }
-    older.sort_unstable_by(|a, b| b.cmp(a));
-    older.truncate(wanted - rows.len());
-    let older_ids: Vec<String> = older.into_iter().map(|(_, id)| id).collect();
-    rows.extend(
-        conversations::table
-            .filter(conversations::id.eq_any(older_ids))
-            .select(ConversationRow::as_select())
-            .load(conn)?,
-    );
-    Ok(rows)
+
+    /// The order keys of every row of `older` (matches past the walked rows), or `None` when
+    /// there are more than [`OLDER_MATCHES_LIMIT`].
+    ///
+    /// The planner serves this unordered query from search indexes: closed conversations' own
+    /// (migration 6), and for open ones, which every send rewrites, the table of their words
+    /// (migration 9) and the index of patients' names.
+    fn older_match_keys(
+        &self,
+        conn: &mut DbConnection,
+        older: ConversationQuery,
+    ) -> Result<Option<Vec<OrderKey>>, StoreError> {
+        let older = match self.tab {
+            Tab::Closed => older,
+            _ => older.filter(search::open_candidates(
+                self.staff.organization_id,
+                self.terms,
+            )),
+        };
+        let keys: Vec<OrderKey> = older
+            .select((
+                conversations::urgent,
+                conversations::last_activity_at,
+                conversations::id,
+            ))
+            .limit(OLDER_MATCHES_LIMIT + 1)
+            .load(conn)?;
+        let too_many = keys.len() > usize::try_from(OLDER_MATCHES_LIMIT).unwrap_or(usize::MAX);
+        Ok((!too_many).then_some(keys))
+    }
 }
 
 pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts, StoreError> {
     let mut count = |tab| -> Result<i64, StoreError> {
         let mut total = 0;
-        for query in tab_queries(staff, tab) {
-            total += query.count().get_result::<i64>(&mut *conn)?;
+        for &part in tab_parts(tab) {
+            total += tab_part_query(staff, part)
+                .count()
+                .get_result::<i64>(&mut *conn)?;
         }
         Ok(total)
     };

@@ -1,6 +1,7 @@
 //! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches through
 //! GIN indexes (of migrations `2026-11-26-000002_search` and
-//! `2026-11-26-000005_conversation_search`), SQLite through the FTS5 tables of
+//! `2026-11-26-000005_conversation_search`) and the words of open conversations
+//! (`2026-11-26-000009_open_conversation_lexemes`), SQLite through the FTS5 tables of
 //! `2026-11-26-000002_search`. Both engines see the same terms, parsed here from what a person
 //! typed, and find the same conversations.
 
@@ -8,6 +9,7 @@ use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::sql_types::{Bool, Text};
 use diesel::BoolExpressionMethods;
+use domain::conversation::Status;
 
 use crate::conversations::message_kind;
 use crate::db::MultiBackend;
@@ -201,33 +203,69 @@ pub fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> TextCondit
     matches(backend, terms, &MESSAGE_BODIES, Words::Any)
 }
 
-/// Whether closed conversations have search indexes of their own, so that a search can collect
-/// a rare word's matches from them instead of walking the closed tab (PostgreSQL's GIN indexes,
-/// migration 6). SQLite's FTS5 tables are of messages, and its search starts from them anyway.
-pub fn indexes_closed(backend: Backend) -> bool {
+/// Whether a search can collect a rare word's matches from search indexes instead of walking
+/// the tab: on PostgreSQL, closed conversations' GIN indexes (migration 6), and for open ones the
+/// table of their words (migration 9) and the index of patients' names. SQLite's search starts
+/// from its FTS5 matches anyway.
+pub fn collects_from_indexes(backend: Backend) -> bool {
     backend == Backend::Postgres
 }
 
 /// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
 /// hold, between them, every word in some form, or whose patient's name has every word as the
 /// start of a name part. A thread is what staff look for, so "knee swollen" finds the one where
-/// the patient named the knee in one message and the swelling in the next.
+/// the patient named the knee in one message and the swelling in the next. Only conversations of
+/// `status` match: PostgreSQL keeps the words of open and closed ones apart.
 pub fn conversation_matches(
     backend: Backend,
     terms: &SearchTerms,
+    status: Status,
 ) -> Condition<conversations::table> {
     match backend {
-        // The lexeme columns let the planner walk the tab's index testing each row, which finds
-        // a page of a common word at once; in the closed tab, the one that grows without bound,
-        // their GIN indexes let it start from the matches of a rare word instead (open rows are
-        // not indexed: sends rewrite them, see migration 6).
-        Backend::Postgres => Box::new(
-            sql::<Bool>("(conversations.message_lexemes @@ to_tsquery('english', ")
-                .bind::<Text, _>(terms.tsquery(false, Words::All))
-                .sql(") OR conversations.patient_name_lexemes @@ to_tsquery('simple', ")
-                .bind::<Text, _>(terms.tsquery(true, Words::All))
-                .sql("))"),
-        ),
+        Backend::Postgres => {
+            let in_patient_name: Condition<conversations::table> = Box::new(
+                sql::<Bool>("conversations.patient_name_lexemes @@ to_tsquery('simple', ")
+                    .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
+                    .sql(")"),
+            );
+            let in_messages: Condition<conversations::table> = match status {
+                // The lexeme column lets the planner walk the tab's index testing each row, which
+                // finds a page of a common word at once; its GIN index lets it start from the
+                // matches of a rare word instead.
+                Status::Closed => Box::new(
+                    sql::<Bool>("conversations.message_lexemes @@ to_tsquery('english', ")
+                        .bind::<Text, _>(terms.tsquery(false, Words::All))
+                        .sql(")"),
+                ),
+                // Open conversations keep their words in a table (migration 9): each word is
+                // looked up on its own. A stop word, which `to_tsquery` drops, asks for nothing,
+                // and a search of stop words alone finds nothing, as with closed conversations.
+                Status::Open => {
+                    let any_word: Condition<conversations::table> = Box::new(
+                        sql::<Bool>("numnode(to_tsquery('english', ")
+                            .bind::<Text, _>(terms.tsquery(false, Words::All))
+                            .sql(")) > 0"),
+                    );
+                    terms.0.iter().fold(any_word, |all, word| {
+                        let has_word: Condition<conversations::table> = Box::new(
+                            sql::<Bool>("(to_tsvector('english', ")
+                                .bind::<Text, _>(word.clone())
+                                .sql(
+                                    ") = ''::tsvector OR EXISTS (SELECT 1 FROM \
+                                     open_conversation_lexemes AS words WHERE \
+                                     words.organization_id = conversations.organization_id AND \
+                                     words.conversation_id = conversations.id AND \
+                                     words.lexeme = ANY (tsvector_to_array(to_tsvector('english', ",
+                                )
+                                .bind::<Text, _>(word.clone())
+                                .sql(")))))"),
+                        );
+                        Box::new(all.and(has_word))
+                    })
+                }
+            };
+            Box::new(in_messages.or(in_patient_name))
+        }
         // FTS5 indexes messages, so every word is looked up on its own and the conversations
         // that have them all are kept.
         Backend::Sqlite => {
@@ -258,6 +296,37 @@ pub fn conversation_matches(
             }
         }
     }
+}
+
+/// Open conversations of the organization (PostgreSQL) that may match: those with a message
+/// holding one of the words, from the word table of migration 9, and those of a patient whose
+/// name has every word. Both lists are read once, so the planner starts from them and the
+/// conversations' own indexes instead of walking a tab; the match itself is still
+/// [`conversation_matches`].
+pub fn open_candidates(
+    organization_id: &str,
+    terms: &SearchTerms,
+) -> Condition<conversations::table> {
+    Box::new(
+        sql::<Bool>(
+            "(conversations.id = ANY(ARRAY(SELECT conversation_id FROM open_conversation_lexemes \
+             WHERE organization_id = ",
+        )
+        .bind::<Text, _>(organization_id.to_owned())
+        .sql(" AND lexeme = ANY(tsvector_to_array(to_tsvector('english', ")
+        .bind::<Text, _>(terms.0.join(" "))
+        .sql(
+            "))))) OR conversations.patient_id = ANY(ARRAY(SELECT id FROM patients \
+             WHERE organization_id = ",
+        )
+        .bind::<Text, _>(organization_id.to_owned())
+        .sql(&format!(
+            " AND {} @@ to_tsquery('simple', ",
+            PATIENT_NAMES.lexemes
+        ))
+        .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
+        .sql("))))"),
+    )
 }
 
 /// An excerpt of `messages.body` around the words, matches between [`HIGHLIGHT_START`] and

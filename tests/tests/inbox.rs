@@ -2,7 +2,7 @@
 //! conversation's detail and timeline, and staff starting a conversation.
 // Panicking on a broken expectation is what a test helper is for.
 
-use http_tests::{id, Session, TestApp, TestResponse};
+use http_tests::{id, Session, TestApp, TestResponse, DEMO_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -302,11 +302,11 @@ async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
     assert_counts_match_tabs(&app, &support).await;
 }
 
-/// Copies a closed conversation `count` times, copy `n` active `n * step_seconds` after the
-/// original (before it, for a negative step): a clinic's closed tab after years of work, without
-/// the API calls. The copies have no messages, so they match no search for words, but they do
+/// Copies a conversation `count` times, copy `n` active `n * step_seconds` after the original
+/// (before it, for a negative step): a clinic's closed tab after years of work, or a crowded open
+/// one, without the API calls. The copies have no messages, so they match no search for words, but they do
 /// match one for their patient's name. Returns their ids, in the order of `n`.
-async fn closed_copies(
+async fn copies(
     app: &TestApp,
     conversation_id: &str,
     count: usize,
@@ -365,7 +365,7 @@ async fn started_then_closed(
 /// the closed tab, and none with a clinical word.
 async fn bury_under_newer_closed(app: &TestApp, patient: &Session, support: &Session) {
     let filler = started_then_closed(app, patient, support, TECH).await;
-    closed_copies(app, &filler, 1_100, 1).await;
+    copies(app, &filler, 1_100, 1).await;
 }
 
 /// A search of a closed tab far longer than the stretch of it a search walks (the newest
@@ -414,7 +414,7 @@ async fn search_walks_on_for_a_common_match_behind_a_long_closed_tab() {
     let support = app.login("support@demo.test").await;
 
     let named = started_then_closed(&app, &alice, &rivera, CLINICAL).await;
-    let older = closed_copies(&app, &named, 10_050, -1).await;
+    let older = copies(&app, &named, 10_050, -1).await;
     bury_under_newer_closed(&app, &bob, &support).await;
 
     let first_page = ids(&app
@@ -423,6 +423,71 @@ async fn search_walks_on_for_a_common_match_behind_a_long_closed_tab() {
     let mut expected = vec![named];
     expected.extend(older.into_iter().take(49));
     assert_eq!(first_page, expected);
+}
+
+/// The same in an open tab (My Clinic), whose conversations have no search index of their own
+/// (every send rewrites them): the older matches are found through their messages and their
+/// patients' names.
+#[tokio::test]
+async fn search_finds_open_conversations_behind_a_long_tab() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let created = app
+        .post(
+            "/v1/patients",
+            &admin,
+            json!({"name": "Dana Whitfield", "email": "dana@demo.test", "password": DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.raw);
+    let dana = app.login("dana@demo.test").await;
+
+    let danas = started(&app, &dana, "My knee bleeds after the run").await;
+    let mut matching = vec![danas.clone()];
+    for body in [
+        "The knee bleeds again today",
+        "The knee is still bleeding a little",
+    ] {
+        matching.insert(0, started(&app, &bob, body).await);
+    }
+    let filler = started(&app, &bob, CLINICAL).await;
+    copies(&app, &filler, 1_100, 1).await;
+
+    assert_eq!(
+        walk(&app, &rivera, "tab=my_clinic&q=bleeding&limit=2").await,
+        matching
+    );
+    assert_eq!(
+        walk(&app, &rivera, "tab=my_clinic&q=whitfield&limit=2").await,
+        std::slice::from_ref(&danas)
+    );
+    assert!(walk(&app, &support, "tab=my_clinic&q=bleeding&limit=2")
+        .await
+        .is_empty());
+
+    // A close takes a conversation's words out of the open tabs' index, a reopen puts them back.
+    let closed = app.staff_acts(&rivera, &danas, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    assert_eq!(
+        walk(&app, &rivera, "tab=my_clinic&q=bleeding&limit=2").await,
+        matching[..2]
+    );
+    assert_eq!(
+        walk(&app, &rivera, "tab=closed&q=bleeding&limit=2").await,
+        std::slice::from_ref(&danas)
+    );
+    let reopened = app.staff_acts(&rivera, &danas, "reopen").await;
+    assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.raw);
+    assert_eq!(
+        walk(&app, &rivera, "tab=my_clinic&q=bleeding&limit=2").await,
+        matching
+    );
+    assert!(walk(&app, &rivera, "tab=closed&q=bleeding&limit=2")
+        .await
+        .is_empty());
 }
 
 #[tokio::test]
