@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
 use domain::conversation::Status;
 use domain::routing::Team;
 
-use crate::conversations::{message_kind, page, ActivityKey, ConversationRow, Page, StaffActor};
+use crate::conversations::{
+    message_kind, page, ActivityKey, ConversationRow, KeySide, Page, StaffActor,
+};
 use crate::db::MultiBackend;
 use crate::schema::{conversations, messages};
 use crate::search::{self, SearchTerms};
@@ -30,6 +30,11 @@ pub enum Tab {
 }
 
 impl Tab {
+    /// Open tabs list urgent conversations first; the closed tab lists by activity alone.
+    fn lists_urgent_first(self) -> bool {
+        self != Tab::Closed
+    }
+
     /// Every conversation of a tab has this status.
     fn status(self) -> Status {
         match self {
@@ -74,6 +79,14 @@ enum TabPart {
     MyClinic,
     Support,
     Closed,
+}
+
+impl TabPart {
+    /// A part that holds one person's open caseload (hundreds of conversations, not a clinic's
+    /// tens of thousands), so a search reads it whole rather than first finding where to stop.
+    fn is_caseload(self) -> bool {
+        matches!(self, TabPart::AssignedToCaller | TabPart::ClaimedByCaller)
+    }
 }
 
 /// The parts whose rows, together, are the tab.
@@ -131,49 +144,57 @@ fn narrow(
         query = query.filter(conversations::patient_id.eq(patient_id.to_owned()));
     }
     match after_key {
-        Some(key) => after(query, filter.tab, key),
+        Some(key) => query.filter(on_side(filter.tab, key, KeySide::After)),
         None => query,
     }
 }
 
-/// Rows after `key` in the tab's order: open tabs list urgent first, then most recent activity;
-/// the closed tab by activity alone.
-fn after(query: ConversationQuery, tab: Tab, key: &ActivityKey) -> ConversationQuery {
-    match tab {
-        Tab::Closed => query.filter(earlier_than(key)),
-        _ if key.urgent => query.filter(
-            conversations::urgent
-                .eq(false)
-                .or(conversations::urgent.eq(true).and(earlier_than(key))),
-        ),
-        _ => query.filter(conversations::urgent.eq(false).and(earlier_than(key))),
+/// The rows on `side` of `key` in the tab's order.
+fn on_side(tab: Tab, key: &ActivityKey, side: KeySide) -> search::Condition<conversations::table> {
+    key.rows_on(side, tab.lists_urgent_first())
+}
+
+/// A row's place in a tab: urgency, last activity and id.
+trait Placed {
+    fn place(&self) -> (bool, NaiveDateTime, &str);
+}
+
+impl Placed for ConversationRow {
+    fn place(&self) -> (bool, NaiveDateTime, &str) {
+        (self.urgent, self.last_activity_at, &self.id)
     }
 }
 
-/// Rows before `key` in the order of activity: less recently active, or as recently with a
-/// smaller id.
-fn earlier_than(key: &ActivityKey) -> search::Condition<conversations::table> {
-    Box::new(
-        conversations::last_activity_at.lt(key.last_activity_at).or(
-            conversations::last_activity_at
-                .eq(key.last_activity_at)
-                .and(conversations::id.lt(key.id.clone())),
-        ),
+impl Placed for ActivityKey {
+    fn place(&self) -> (bool, NaiveDateTime, &str) {
+        (self.urgent, self.last_activity_at, &self.id)
+    }
+}
+
+/// The columns of an [`ActivityKey`], to select one.
+fn activity_key_columns() -> (
+    conversations::urgent,
+    conversations::last_activity_at,
+    conversations::id,
+) {
+    (
+        conversations::urgent,
+        conversations::last_activity_at,
+        conversations::id,
     )
 }
 
-/// A row's place in the tab's order: open tabs list urgent first, then most recent activity; the
-/// closed tab by activity alone. Ids break ties.
-fn tab_order(
-    tab: Tab,
-    urgent: bool,
-    last_activity_at: NaiveDateTime,
-    id: &str,
-) -> (bool, NaiveDateTime, &str) {
-    (tab != Tab::Closed && urgent, last_activity_at, id)
+/// Sorts rows in the tab's order (see [`in_tab_order`]), first listed first.
+fn sort_in_tab_order<T: Placed>(tab: Tab, rows: &mut [T]) {
+    fn place_in(tab: Tab, row: &impl Placed) -> (bool, NaiveDateTime, &str) {
+        let (urgent, last_activity_at, id) = row.place();
+        (tab.lists_urgent_first() && urgent, last_activity_at, id)
+    }
+    rows.sort_unstable_by(|a, b| place_in(tab, b).cmp(&place_in(tab, a)));
 }
 
-/// The query in the tab's order (see [`tab_order`]).
+/// The query in the tab's order: open tabs list urgent first, then most recent activity; the
+/// closed tab by activity alone. Ids break ties.
 fn in_tab_order(query: ConversationQuery, tab: Tab) -> ConversationQuery {
     match tab {
         Tab::Closed => query.order((
@@ -186,26 +207,6 @@ fn in_tab_order(query: ConversationQuery, tab: Tab) -> ConversationQuery {
             conversations::id.desc(),
         )),
     }
-}
-
-/// Rows up to and including `key` in the tab's order, as one row comparison of the trailing
-/// columns of every tab index, so that a walk down the index stops at `key`.
-fn up_to(tab: Tab, key: &ActivityKey) -> search::Condition<conversations::table> {
-    // The urgency is spelled out rather than bound: the two forms differ in shape anyway.
-    let compared = match tab {
-        Tab::Closed => "(conversations.last_activity_at, conversations.id) >= (".to_owned(),
-        _ => format!(
-            "(conversations.urgent, conversations.last_activity_at, conversations.id) >= ({}, ",
-            key.urgent
-        ),
-    };
-    Box::new(
-        sql::<Bool>(&compared)
-            .bind::<Timestamp, _>(key.last_activity_at)
-            .sql(", ")
-            .bind::<Text, _>(key.id.clone())
-            .sql(")"),
-    )
 }
 
 /// The first `limit` rows of the query in the tab's order.
@@ -248,7 +249,7 @@ pub fn list(
                     backend,
                     terms,
                 };
-                search.first_matches(conn, part_query, limit + 1)?
+                search.first_matches(conn, part, part_query, limit + 1)?
             }
             Some(terms) => {
                 let matching = part_query().filter(search::conversation_matches(
@@ -261,15 +262,7 @@ pub fn list(
             None => first_rows(conn, part_query(), filter.tab, limit + 1)?,
         });
     }
-    let tab = filter.tab;
-    rows.sort_by(|a, b| {
-        tab_order(tab, b.urgent, b.last_activity_at, &b.id).cmp(&tab_order(
-            tab,
-            a.urgent,
-            a.last_activity_at,
-            &a.id,
-        ))
-    });
+    sort_in_tab_order(filter.tab, &mut rows);
     Ok(page(rows, limit))
 }
 
@@ -281,9 +274,6 @@ const SEARCH_WALK_LIMIT: i64 = 1_000;
 /// short, and collecting every match would hold one row per match in memory.
 const OLDER_MATCHES_LIMIT: i64 = 10_000;
 
-/// What places a row in a tab's order: urgency, last activity and id (see [`tab_order`]).
-type OrderKey = (bool, NaiveDateTime, String);
-
 /// A search of one tab, on a database whose search indexes can list a rare word's matches
 /// ([`search::collects_from_indexes`]).
 struct TabSearch<'a> {
@@ -294,8 +284,8 @@ struct TabSearch<'a> {
 }
 
 impl TabSearch<'_> {
-    /// The first `wanted` matches among the rows of `part` (a part of the tab, narrowed and after
-    /// the cursor), in no particular order.
+    /// The first `wanted` matches among `part_rows` (the rows of `part`, narrowed and after the
+    /// cursor), in no particular order.
     ///
     /// Walking the tab's index and testing each row's document finds a page of a common word at
     /// once, but for a rare word or a patient's name PostgreSQL walked the whole tab (12,000 open
@@ -303,30 +293,27 @@ impl TabSearch<'_> {
     /// test of a document far below the 1.5–2 µs it takes. So the walk stops at the part's first
     /// [`SEARCH_WALK_LIMIT`] rows, and when they hold less than a page the older matches are
     /// collected from the search indexes by a query with no order, and sorted here (or, past
-    /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all).
+    /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all). A caseload is walked whole:
+    /// finding its 1,000th row would read it all to find none.
     fn first_matches(
         &self,
         conn: &mut DbConnection,
-        part: impl Fn() -> ConversationQuery,
+        part: TabPart,
+        part_rows: impl Fn() -> ConversationQuery,
         wanted: i64,
     ) -> Result<Vec<ConversationRow>, StoreError> {
         let tab = self.tab;
-        let oldest_walked: Option<ActivityKey> = in_tab_order(part(), tab)
-            .select((
-                conversations::urgent,
-                conversations::last_activity_at,
-                conversations::id,
-            ))
-            .offset(SEARCH_WALK_LIMIT - 1)
-            .first(conn)
-            .optional()?
-            .map(|(urgent, last_activity_at, id)| ActivityKey {
-                urgent,
-                last_activity_at,
-                id,
-            });
+        let oldest_walked: Option<ActivityKey> = if part.is_caseload() {
+            None
+        } else {
+            in_tab_order(part_rows(), tab)
+                .select(activity_key_columns())
+                .offset(SEARCH_WALK_LIMIT - 1)
+                .first(conn)
+                .optional()?
+        };
         let matching = || {
-            part().filter(search::conversation_matches(
+            part_rows().filter(search::conversation_matches(
                 self.backend,
                 self.terms,
                 self.tab.status(),
@@ -334,14 +321,14 @@ impl TabSearch<'_> {
         };
         let mut walk = matching();
         if let Some(oldest_walked) = &oldest_walked {
-            walk = walk.filter(up_to(tab, oldest_walked));
+            walk = walk.filter(on_side(tab, oldest_walked, KeySide::UpTo));
         }
         let mut rows = first_rows(conn, walk, tab, wanted)?;
         let missing = wanted - i64::try_from(rows.len()).unwrap_or(i64::MAX);
         let Some(oldest_walked) = oldest_walked.filter(|_| missing > 0) else {
             return Ok(rows);
         };
-        let older = || after(matching(), tab, &oldest_walked);
+        let older = || matching().filter(on_side(tab, &oldest_walked, KeySide::After));
         let mut keys = match self.older_match_keys(conn, older())? {
             Some(keys) => keys,
             None => {
@@ -349,11 +336,9 @@ impl TabSearch<'_> {
                 return Ok(rows);
             }
         };
-        keys.sort_unstable_by(|(a_urgent, a_at, a_id), (b_urgent, b_at, b_id)| {
-            tab_order(tab, *b_urgent, *b_at, b_id).cmp(&tab_order(tab, *a_urgent, *a_at, a_id))
-        });
+        sort_in_tab_order(tab, &mut keys);
         keys.truncate(usize::try_from(missing).unwrap_or(usize::MAX));
-        let ids: Vec<String> = keys.into_iter().map(|(_, _, id)| id).collect();
+        let ids: Vec<String> = keys.into_iter().map(|key| key.id).collect();
         rows.extend(
             conversations::table
                 .filter(conversations::id.eq_any(ids))
@@ -373,7 +358,7 @@ impl TabSearch<'_> {
         &self,
         conn: &mut DbConnection,
         older: ConversationQuery,
-    ) -> Result<Option<Vec<OrderKey>>, StoreError> {
+    ) -> Result<Option<Vec<ActivityKey>>, StoreError> {
         let older = match self.tab {
             Tab::Closed => older,
             _ => older.filter(search::open_candidates(
@@ -381,12 +366,8 @@ impl TabSearch<'_> {
                 self.terms,
             )),
         };
-        let keys: Vec<OrderKey> = older
-            .select((
-                conversations::urgent,
-                conversations::last_activity_at,
-                conversations::id,
-            ))
+        let keys: Vec<ActivityKey> = older
+            .select(activity_key_columns())
             .limit(OLDER_MATCHES_LIMIT + 1)
             .load(conn)?;
         let too_many = keys.len() > usize::try_from(OLDER_MATCHES_LIMIT).unwrap_or(usize::MAX);
