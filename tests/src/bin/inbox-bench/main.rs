@@ -382,14 +382,19 @@ impl Fixtures {
 /// the sends alone (a dead version per send), so that no phase's reads wade through the dead rows
 /// of the one before. This machine's PostgreSQL runs with autovacuum off (BENCHMARKS.md); one with
 /// it on would catch up in the quiet between two phases. ANALYZE gives the planner statistics,
-/// without which PostgreSQL scans where it would use indexes. SQLite has no dead versions, and its
-/// VACUUM would renumber the rows its FTS5 indexes refer to.
+/// without which PostgreSQL scans where it would use indexes. CHECKPOINT writes out what the bulk
+/// write left dirty: otherwise the checkpoints that 1 M seeded messages set off (one to one and a
+/// half minutes of writes) ran under the read phases, and in each of three runs one read had a p99
+/// of 40–58 ms where its p95 was 10–19 ms. SQLite has no dead versions, and its VACUUM would
+/// renumber the rows its FTS5 indexes refer to.
 fn settle(conn: &mut DbConnection, backend: persistence::Backend) -> BenchResult<()> {
-    let statement = match backend {
-        persistence::Backend::Postgres => "VACUUM ANALYZE",
-        persistence::Backend::Sqlite => "ANALYZE",
+    let statements: &[&str] = match backend {
+        persistence::Backend::Postgres => &["VACUUM ANALYZE", "CHECKPOINT"],
+        persistence::Backend::Sqlite => &["ANALYZE"],
     };
-    diesel::sql_query(statement).execute(conn)?;
+    for statement in statements {
+        diesel::sql_query(*statement).execute(conn)?;
+    }
     Ok(())
 }
 
