@@ -673,7 +673,8 @@ pub struct Page<T> {
 }
 
 /// Position in a list ordered by most recent activity (then id), newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
 pub struct ActivityKey {
     pub urgent: bool,
     pub last_activity_at: NaiveDateTime,

@@ -171,19 +171,6 @@ impl Placed for ActivityKey {
     }
 }
 
-/// The columns of an [`ActivityKey`], to select one.
-fn activity_key_columns() -> (
-    conversations::urgent,
-    conversations::last_activity_at,
-    conversations::id,
-) {
-    (
-        conversations::urgent,
-        conversations::last_activity_at,
-        conversations::id,
-    )
-}
-
 /// Sorts rows in the tab's order (see [`in_tab_order`]), first listed first.
 fn sort_in_tab_order<T: Placed>(tab: Tab, rows: &mut [T]) {
     fn place_in(tab: Tab, row: &impl Placed) -> (bool, NaiveDateTime, &str) {
@@ -307,7 +294,7 @@ impl TabSearch<'_> {
             None
         } else {
             in_tab_order(part_rows(), tab)
-                .select(activity_key_columns())
+                .select(ActivityKey::as_select())
                 .offset(SEARCH_WALK_LIMIT - 1)
                 .first(conn)
                 .optional()?
@@ -367,7 +354,7 @@ impl TabSearch<'_> {
             )),
         };
         let keys: Vec<ActivityKey> = older
-            .select(activity_key_columns())
+            .select(ActivityKey::as_select())
             .limit(OLDER_MATCHES_LIMIT + 1)
             .load(conn)?;
         let too_many = keys.len() > usize::try_from(OLDER_MATCHES_LIMIT).unwrap_or(usize::MAX);
