@@ -7,8 +7,9 @@
 
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::BoolExpressionMethods;
+use diesel::RunQueryDsl;
 use domain::conversation::Status;
 
 use crate::conversations::message_kind;
@@ -331,6 +332,30 @@ pub fn open_candidates(
         .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
         .sql("))))"),
     )
+}
+
+/// How many (conversation, word) entries of the organization's open conversations hold one of
+/// the words in some form, counted up to `at_most` (PostgreSQL's word table of migration 9). It
+/// tells a search whether a word is rare enough to start from its matches.
+pub fn open_word_entries(
+    conn: &mut DbConnection,
+    organization_id: &str,
+    terms: &SearchTerms,
+    at_most: i64,
+) -> Result<i64, diesel::result::Error> {
+    diesel::select(
+        sql::<BigInt>(
+            "(SELECT count(*) FROM (SELECT 1 FROM open_conversation_lexemes \
+             WHERE organization_id = ",
+        )
+        .bind::<Text, _>(organization_id.to_owned())
+        .sql(" AND lexeme = ANY(tsvector_to_array(to_tsvector('english', ")
+        .bind::<Text, _>(terms.0.join(" "))
+        .sql("))) LIMIT ")
+        .bind::<BigInt, _>(at_most)
+        .sql(") AS entries)"),
+    )
+    .get_result(conn)
 }
 
 /// An excerpt of `messages.body` around the words, matches between [`HIGHLIGHT_START`] and

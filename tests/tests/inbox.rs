@@ -10,6 +10,12 @@ const CLINICAL: &str = "My knee is swollen after yesterday's exercises, should I
 const BILLING: &str = "I was charged twice on my last invoice.";
 const TECH: &str = "The app keeps crashing when I open the headset video.";
 const URGENT: &str = "I have sudden severe chest pain.";
+/// Three messages that have both "knee" and "bleeding", oldest first.
+const KNEE_BLEEDING: [&str; 3] = [
+    "My knee bleeds after the run",
+    "The knee bleeds again today",
+    "The knee is still bleeding a little",
+];
 
 fn ids(page: &TestResponse) -> Vec<String> {
     assert_eq!(page.status, StatusCode::OK, "{}", page.raw);
@@ -302,6 +308,21 @@ async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
     assert_counts_match_tabs(&app, &support).await;
 }
 
+/// Inserts `rows` into `table` 500 at a time (within both engines' limits on bind parameters).
+/// Diesel's batch insert is per backend, hence the match.
+macro_rules! insert_in_chunks {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(500) {
+            let insert = diesel::insert_into($table).values(chunk);
+            match &mut *$conn {
+                persistence::DbConnection::Postgresql(conn) => insert.execute(conn),
+                persistence::DbConnection::Sqlite(conn) => insert.execute(conn),
+            }
+            .unwrap();
+        }
+    };
+}
+
 /// Copies a conversation `count` times, copy `n` active `n * step_seconds` after the original
 /// (before it, for a negative step): a clinic's closed tab after years of work, or a crowded open
 /// one, without the API calls. The copies have no messages, so they match no search for words, but they do
@@ -315,7 +336,6 @@ async fn copies(
     use diesel::{QueryDsl, RunQueryDsl, SelectableHelper};
     use persistence::conversations::ConversationRow;
     use persistence::schema::conversations;
-    use persistence::DbConnection;
 
     let pool = app.app_state.pool.clone();
     let conversation_id = conversation_id.to_owned();
@@ -334,14 +354,7 @@ async fn copies(
                 ..original.clone()
             })
             .collect();
-        for chunk in copies.chunks(500) {
-            let insert = diesel::insert_into(conversations::table).values(chunk);
-            match &mut *conn {
-                DbConnection::Postgresql(conn) => insert.execute(conn),
-                DbConnection::Sqlite(conn) => insert.execute(conn),
-            }
-            .unwrap();
-        }
+        insert_in_chunks!(conn, conversations::table, copies);
         copies.into_iter().map(|copy| copy.id).collect()
     })
     .await
@@ -359,6 +372,49 @@ async fn started_then_closed(
     let closed = app.staff_acts(staff, &conversation, "close").await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
     conversation
+}
+
+/// Like [`copies`], with a copy of each of the original's messages (acknowledgments aside) in
+/// each copy, so the copies match a search for the original's words as the original does.
+async fn copies_with_messages(
+    app: &TestApp,
+    conversation_id: &str,
+    count: usize,
+    step_seconds: i64,
+) -> Vec<String> {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
+    use persistence::conversations::MessageRow;
+    use persistence::schema::messages;
+
+    let copy_ids = copies(app, conversation_id, count, step_seconds).await;
+    let pool = app.app_state.pool.clone();
+    let conversation_id = conversation_id.to_owned();
+    let ids = copy_ids.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let originals: Vec<MessageRow> = messages::table
+            .filter(messages::conversation_id.eq(&conversation_id))
+            .filter(messages::kind.ne("acknowledgment"))
+            .select(MessageRow::as_select())
+            .load(&mut conn)
+            .unwrap();
+        let copied: Vec<MessageRow> = ids
+            .iter()
+            .flat_map(|copy_id| {
+                originals.iter().map(|original| MessageRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    conversation_id: copy_id.clone(),
+                    client_message_id: None,
+                    in_reply_to: None,
+                    ..original.clone()
+                })
+            })
+            .collect();
+        insert_in_chunks!(conn, messages::table, copied);
+    })
+    .await
+    .unwrap();
+    copy_ids
 }
 
 /// 1,101 closed Support conversations, newer than all before them: more than a search walks of
@@ -380,11 +436,7 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
     let support = app.login("support@demo.test").await;
 
     let mut matching = Vec::new();
-    for body in [
-        "My knee bleeds after the run",
-        "The knee bleeds again today",
-        "The knee is still bleeding a little",
-    ] {
+    for body in KNEE_BLEEDING {
         matching.insert(0, started_then_closed(&app, &alice, &rivera, body).await);
     }
     bury_under_newer_closed(&app, &bob, &support).await;
@@ -401,6 +453,59 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
     assert!(walk(&app, &support, "tab=closed&q=bleeding&limit=2")
         .await
         .is_empty());
+}
+
+/// A word in more open conversations than a search collects the matches of (PostgreSQL walks the
+/// tab for it instead) is found in the tab's order, on a long tab's first page and behind it.
+#[tokio::test]
+async fn search_walks_an_open_tab_for_a_common_word() {
+    let app = TestApp::spawn().await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+
+    let mut bleeding = Vec::new();
+    for body in KNEE_BLEEDING {
+        bleeding.insert(0, started(&app, &bob, body).await);
+    }
+    let filler = started(&app, &bob, CLINICAL).await;
+    let newer = copies_with_messages(&app, &filler, 1_300, 1).await;
+
+    let first_page = ids(&app
+        .get("/v1/conversations?tab=my_clinic&q=knee&limit=3", &rivera)
+        .await);
+    assert_eq!(
+        first_page,
+        newer.iter().rev().take(3).cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        walk(&app, &rivera, "tab=my_clinic&q=knee%20bleeding&limit=2").await,
+        bleeding
+    );
+}
+
+/// The walk for a common word lists an open tab's urgent matches first, however far below the
+/// walked stretch's last row their activity lies.
+#[tokio::test]
+async fn search_walks_an_open_tab_urgent_matches_first() {
+    let app = TestApp::spawn().await;
+    let bob = app.login("bob@demo.test").await;
+    let support = app.login("support@demo.test").await;
+
+    let urgent = started(
+        &app,
+        &bob,
+        "Sudden severe chest pain while wearing the headset",
+    )
+    .await;
+    let filler = started(&app, &bob, TECH).await;
+    let newer = copies_with_messages(&app, &filler, 1_300, 1).await;
+
+    let first_page = ids(&app
+        .get("/v1/conversations?tab=support&q=headset&limit=3", &support)
+        .await);
+    let mut expected = vec![urgent];
+    expected.extend(newer.iter().rev().take(2).cloned());
+    assert_eq!(first_page, expected);
 }
 
 /// When a search's matches beyond the walked stretch of the closed tab are too many to collect
@@ -445,12 +550,9 @@ async fn search_finds_open_conversations_behind_a_long_tab() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.raw);
     let dana = app.login("dana@demo.test").await;
 
-    let danas = started(&app, &dana, "My knee bleeds after the run").await;
+    let danas = started(&app, &dana, KNEE_BLEEDING[0]).await;
     let mut matching = vec![danas.clone()];
-    for body in [
-        "The knee bleeds again today",
-        "The knee is still bleeding a little",
-    ] {
+    for body in &KNEE_BLEEDING[1..] {
         matching.insert(0, started(&app, &bob, body).await);
     }
     let filler = started(&app, &bob, CLINICAL).await;
