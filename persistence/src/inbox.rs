@@ -218,20 +218,18 @@ pub fn list(
         });
     }
     let backend = search::backend_of(conn);
+    let tab_search = match filter.search {
+        Some(terms) if search::collects_from_indexes(backend) => {
+            Some(TabSearch::new(conn, staff, filter.tab, backend, terms)?)
+        }
+        _ => None,
+    };
     let mut rows = Vec::new();
     for &part in tab_parts(filter.tab) {
         let part_query = || narrow(tab_part_query(staff, part), filter, after_key);
-        rows.extend(match filter.search {
-            Some(terms) if search::collects_from_indexes(backend) => {
-                let search = TabSearch {
-                    staff,
-                    tab: filter.tab,
-                    backend,
-                    terms,
-                };
-                search.first_matches(conn, part, part_query, limit + 1)?
-            }
-            Some(terms) => {
+        rows.extend(match (&tab_search, filter.search) {
+            (Some(tab_search), _) => tab_search.first_matches(conn, part, part_query, limit + 1)?,
+            (None, Some(terms)) => {
                 let matching = part_query().filter(search::conversation_matches(
                     backend,
                     terms,
@@ -239,7 +237,7 @@ pub fn list(
                 ));
                 first_rows(conn, matching, filter.tab, limit + 1)?
             }
-            None => first_rows(conn, part_query(), filter.tab, limit + 1)?,
+            (None, None) => first_rows(conn, part_query(), filter.tab, limit + 1)?,
         });
     }
     sort_in_tab_order(filter.tab, &mut rows);
@@ -268,9 +266,32 @@ struct TabSearch<'a> {
     tab: Tab,
     backend: crate::Backend,
     terms: &'a SearchTerms,
+    /// Whether the words are in so few open conversations of the organization that collecting
+    /// their matches costs less than walking an open tab for them (see [`RARE_WORD_ENTRIES`]).
+    /// Asked once for all the parts of a tab.
+    words_are_rare: bool,
 }
 
-impl TabSearch<'_> {
+impl<'a> TabSearch<'a> {
+    fn new(
+        conn: &mut DbConnection,
+        staff: &'a StaffActor<'a>,
+        tab: Tab,
+        backend: crate::Backend,
+        terms: &'a SearchTerms,
+    ) -> Result<TabSearch<'a>, StoreError> {
+        let words_are_rare = tab.status() == Status::Open
+            && search::open_word_entries(conn, staff.organization_id, terms, RARE_WORD_ENTRIES)?
+                < RARE_WORD_ENTRIES;
+        Ok(TabSearch {
+            staff,
+            tab,
+            backend,
+            terms,
+            words_are_rare,
+        })
+    }
+
     /// The first `wanted` matches among `part_rows` (the rows of `part`, narrowed and after the
     /// cursor), in no particular order.
     ///
@@ -301,7 +322,7 @@ impl TabSearch<'_> {
                 self.tab.status(),
             ))
         };
-        if tab.status() == Status::Open && self.words_are_rare(conn)? {
+        if self.words_are_rare {
             if let Some(keys) = self.match_keys(conn, matching())? {
                 return first_of(conn, tab, keys, wanted);
             }
@@ -339,18 +360,6 @@ impl TabSearch<'_> {
             None => rows.extend(first_rows(conn, older(), tab, missing)?),
         }
         Ok(rows)
-    }
-
-    /// Whether the words are in so few open conversations of the organization that collecting
-    /// their matches costs less than walking a tab for them (see [`RARE_WORD_ENTRIES`]).
-    fn words_are_rare(&self, conn: &mut DbConnection) -> Result<bool, StoreError> {
-        let entries = search::open_word_entries(
-            conn,
-            self.staff.organization_id,
-            self.terms,
-            RARE_WORD_ENTRIES,
-        )?;
-        Ok(entries < RARE_WORD_ENTRIES)
     }
 
     /// The order keys of every row of `matches`, or `None` when there are more than
