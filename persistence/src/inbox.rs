@@ -305,8 +305,8 @@ impl<'a> TabSearch<'a> {
     /// finding its 1,000th row would read it all to find none.
     ///
     /// Words that few open conversations hold skip the walk: their matches are collected at
-    /// once. Walking a thousand rows for `password` (in 288 of 30,000 open conversations) cost
-    /// 3–6 ms, collecting its matches about 1 ms.
+    /// once. For `password` (in 288 of 30,000 open conversations) walking My Clinic's newest
+    /// 1,000 rows took 5–6 ms and collecting its matches takes 1.5–2 ms.
     fn first_matches(
         &self,
         conn: &mut DbConnection,
