@@ -90,10 +90,8 @@ pub fn search_patients(
         .limit(limit + 1)
         .into_boxed();
     if let Some(query) = query {
-        let by_name = (!query.terms.is_empty()).then(|| {
-            search::patient_name_matches(search::backend_of(conn), query.terms)
-                .into_expression::<patients::table>()
-        });
+        let by_name = (!query.terms.is_empty())
+            .then(|| search::patient_name_matches(search::backend_of(conn), query.terms));
         let by_external_id = query
             .external_id
             .map(|external_id| patients::external_id.eq(external_id.to_owned()));

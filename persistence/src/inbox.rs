@@ -2,16 +2,16 @@
 //! [`tab_part_query`], which applies who may see what (the caller's organization, and only Support's
 //! conversations for support agents) from the same [`StaffActor`] the writes use.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::conversation::Status;
 use domain::routing::Team;
 
-use crate::conversations::{message_kind, page, ActivityKey, ConversationRow, Page, StaffActor};
+use crate::conversations::{page, ActivityKey, ConversationRow, Page, StaffActor};
 use crate::db::MultiBackend;
-use crate::schema::{conversations, messages};
+use crate::schema::conversations;
 use crate::search::{self, SearchTerms};
 use crate::{DbConnection, StoreError};
 
@@ -425,8 +425,7 @@ pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts,
 }
 
 /// For each of these conversations that has a message with one of the words, an excerpt of the
-/// latest such message, by conversation id. Only those excerpts are computed: highlighting is
-/// the costly part.
+/// latest such message, by conversation id.
 pub fn snippets(
     conn: &mut DbConnection,
     terms: &SearchTerms,
@@ -436,32 +435,14 @@ pub fn snippets(
         return Ok(HashMap::new());
     }
     let backend = search::backend_of(conn);
-    // Whether a message matches is selected, not filtered on: as a filter, PostgreSQL intersects
-    // the messages of these conversations with every match in the database (its GIN index,
-    // 16 k rows for a common word at 1 M messages) instead of testing these few hundred.
-    let messages_of_listed: Vec<(String, String, bool)> = messages::table
-        .filter(messages::conversation_id.eq_any(conversation_ids))
-        .filter(messages::kind.ne(message_kind::ACKNOWLEDGMENT))
+    Ok(conversations::table
+        .filter(conversations::id.eq_any(conversation_ids))
         .select((
-            messages::conversation_id,
-            messages::id,
-            search::message_has_any_word(backend, terms).into_expression::<messages::table>(),
+            conversations::id,
+            search::latest_match_snippet(backend, terms),
         ))
-        .order((messages::created_at.desc(), messages::id.desc()))
-        .load(conn)?;
-    let mut seen = HashSet::new();
-    let latest: Vec<String> = messages_of_listed
+        .load::<(String, Option<String>)>(conn)?
         .into_iter()
-        .filter(|(conversation_id, _, matches)| *matches && seen.insert(conversation_id.clone()))
-        .map(|(_, message_id, _)| message_id)
-        .collect();
-    Ok(messages::table
-        .filter(messages::id.eq_any(latest))
-        .select((
-            messages::conversation_id,
-            search::message_snippet(backend, terms),
-        ))
-        .load::<(String, String)>(conn)?
-        .into_iter()
+        .filter_map(|(conversation_id, snippet)| Some((conversation_id, snippet?)))
         .collect())
 }

@@ -5,15 +5,15 @@
 //! `2026-11-26-000002_search`. Both engines see the same terms, parsed here from what a person
 //! typed, and find the same conversations.
 
-use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Untyped};
 use diesel::BoolExpressionMethods;
 use diesel::RunQueryDsl;
 use domain::conversation::Status;
 
 use crate::conversations::message_kind;
 use crate::db::MultiBackend;
+use crate::fragment::{fragment, Fragment};
 use crate::schema::conversations;
 use crate::{Backend, DbConnection};
 
@@ -104,32 +104,6 @@ pub fn backend_of(conn: &DbConnection) -> Backend {
 
 pub type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
 
-/// A condition of the form `<sql_prefix> <bound search query> <sql_suffix>`.
-pub struct TextCondition {
-    sql_prefix: String,
-    query: String,
-    sql_suffix: String,
-}
-
-impl TextCondition {
-    /// The condition inside an outer one, e.g. `x IN (SELECT … WHERE <self>)`.
-    pub fn within(self, outer_prefix: &str, outer_suffix: &str) -> TextCondition {
-        TextCondition {
-            sql_prefix: format!("{outer_prefix}{}", self.sql_prefix),
-            query: self.query,
-            sql_suffix: format!("{}{outer_suffix}", self.sql_suffix),
-        }
-    }
-
-    pub fn into_expression<QS>(self) -> Condition<QS> {
-        Box::new(
-            sql::<Bool>(&self.sql_prefix)
-                .bind::<Text, _>(self.query)
-                .sql(&self.sql_suffix),
-        )
-    }
-}
-
 /// A searchable text column and its indexes.
 struct TextIndex {
     table: &'static str,
@@ -168,7 +142,7 @@ fn matches(
     terms: &SearchTerms,
     index: &TextIndex,
     words: Words,
-) -> TextCondition {
+) -> Fragment<Bool> {
     let TextIndex {
         table,
         lexemes,
@@ -177,30 +151,26 @@ fn matches(
         prefix,
     } = index;
     match backend {
-        Backend::Postgres => TextCondition {
-            sql_prefix: format!("{lexemes} @@ to_tsquery('{config}', "),
-            query: terms.tsquery(*prefix, words),
-            sql_suffix: ")".to_owned(),
-        },
-        Backend::Sqlite => TextCondition {
-            sql_prefix: format!(
-                "{table}.rowid IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH "
-            ),
-            query: terms.fts5_query(*prefix, words),
-            sql_suffix: ")".to_owned(),
-        },
+        Backend::Postgres => fragment(format!("{lexemes} @@ to_tsquery('{config}', "))
+            .bind::<Text, _>(terms.tsquery(*prefix, words))
+            .sql(")"),
+        Backend::Sqlite => fragment(format!(
+            "{table}.rowid IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH "
+        ))
+        .bind::<Text, _>(terms.fts5_query(*prefix, words))
+        .sql(")"),
     }
 }
 
 /// `patients` rows whose name has every word, each as the start of a name part ("ali" finds
 /// "Alice"): people type partial names into pickers.
-pub fn patient_name_matches(backend: Backend, terms: &SearchTerms) -> TextCondition {
+pub fn patient_name_matches(backend: Backend, terms: &SearchTerms) -> Fragment<Bool> {
     matches(backend, terms, &PATIENT_NAMES, Words::All)
 }
 
 /// `messages` rows whose text has one of the words in some form ("bleeding" finds "bleed" and
 /// "bleeds").
-pub fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> TextCondition {
+fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> Fragment<Bool> {
     matches(backend, terms, &MESSAGE_BODIES, Words::Any)
 }
 
@@ -210,6 +180,24 @@ pub fn message_has_any_word(backend: Backend, terms: &SearchTerms) -> TextCondit
 /// from its FTS5 matches anyway.
 pub fn collects_from_indexes(backend: Backend) -> bool {
     backend == Backend::Postgres
+}
+
+/// Entries `words` of the word table of open conversations (PostgreSQL, migration 9) that are
+/// one of `text`'s words in the form PostgreSQL's English configuration gives it. A stop word
+/// has no form, so it is no entry.
+fn open_word_is_one_of(text: String) -> Fragment<Bool> {
+    fragment("words.lexeme = ANY(tsvector_to_array(to_tsvector('english', ")
+        .bind::<Text, _>(text)
+        .sql(")))")
+}
+
+/// `FROM` and `WHERE` of the organization's entries in the word table that hold one of the
+/// words.
+fn open_word_entries_of(organization_id: &str, terms: &SearchTerms) -> Fragment<Untyped> {
+    fragment("open_conversation_lexemes AS words WHERE words.organization_id = ")
+        .bind::<Text, _>(organization_id.to_owned())
+        .sql(" AND ")
+        .then(open_word_is_one_of(terms.0.join(" ")))
 }
 
 /// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
@@ -224,17 +212,16 @@ pub fn conversation_matches(
 ) -> Condition<conversations::table> {
     match backend {
         Backend::Postgres => {
-            let in_patient_name: Condition<conversations::table> = Box::new(
-                sql::<Bool>("conversations.patient_name_lexemes @@ to_tsquery('simple', ")
+            let in_patient_name =
+                fragment::<Bool>("conversations.patient_name_lexemes @@ to_tsquery('simple', ")
                     .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
-                    .sql(")"),
-            );
+                    .sql(")");
             let in_messages: Condition<conversations::table> = match status {
                 // The lexeme column lets the planner walk the tab's index testing each row, which
                 // finds a page of a common word at once; its GIN index lets it start from the
                 // matches of a rare word instead.
                 Status::Closed => Box::new(
-                    sql::<Bool>("conversations.message_lexemes @@ to_tsquery('english', ")
+                    fragment::<Bool>("conversations.message_lexemes @@ to_tsquery('english', ")
                         .bind::<Text, _>(terms.tsquery(false, Words::All))
                         .sql(")"),
                 ),
@@ -247,24 +234,21 @@ pub fn conversation_matches(
                 // tests a few hundred rows.
                 Status::Open => {
                     let any_word: Condition<conversations::table> = Box::new(
-                        sql::<Bool>("numnode(to_tsquery('english', ")
+                        fragment::<Bool>("numnode(to_tsquery('english', ")
                             .bind::<Text, _>(terms.tsquery(false, Words::All))
                             .sql(")) > 0"),
                     );
                     terms.0.iter().fold(any_word, |all, word| {
-                        let has_word: Condition<conversations::table> = Box::new(
-                            sql::<Bool>("(to_tsvector('english', ")
-                                .bind::<Text, _>(word.clone())
-                                .sql(
-                                    ") = ''::tsvector OR EXISTS (SELECT 1 FROM \
-                                     open_conversation_lexemes AS words WHERE \
-                                     words.organization_id = conversations.organization_id AND \
-                                     words.conversation_id = conversations.id AND \
-                                     words.lexeme = ANY (tsvector_to_array(to_tsvector('english', ",
-                                )
-                                .bind::<Text, _>(word.clone())
-                                .sql("))) OFFSET 0))"),
-                        );
+                        let has_word = fragment::<Bool>("(to_tsvector('english', ")
+                            .bind::<Text, _>(word.clone())
+                            .sql(
+                                ") = ''::tsvector OR EXISTS (SELECT 1 FROM \
+                                 open_conversation_lexemes AS words WHERE \
+                                 words.organization_id = conversations.organization_id AND \
+                                 words.conversation_id = conversations.id AND ",
+                            )
+                            .then(open_word_is_one_of(word.clone()))
+                            .sql(" OFFSET 0))");
                         Box::new(all.and(has_word))
                     })
                 }
@@ -276,25 +260,25 @@ pub fn conversation_matches(
         Backend::Sqlite => {
             let in_messages = terms
                 .each_word()
-                .map(|word| {
-                    matches(backend, &word, &MESSAGE_BODIES, Words::All)
-                        .within(
-                            &format!(
-                                "conversations.id IN (SELECT messages.conversation_id FROM messages \
-                                 WHERE messages.kind <> '{}' AND ",
-                                message_kind::ACKNOWLEDGMENT
-                            ),
-                            ")",
-                        )
-                        .into_expression::<conversations::table>()
+                .map(|word| -> Condition<conversations::table> {
+                    Box::new(
+                        fragment::<Bool>(format!(
+                            "conversations.id IN (SELECT messages.conversation_id FROM messages \
+                             WHERE messages.kind <> '{}' AND ",
+                            message_kind::ACKNOWLEDGMENT
+                        ))
+                        .then(matches(backend, &word, &MESSAGE_BODIES, Words::All))
+                        .sql(")"),
+                    )
                 })
                 .reduce(|all, next| Box::new(all.and(next)));
-            let in_patient_name = patient_name_matches(backend, terms)
-                .within(
+            let in_patient_name: Condition<conversations::table> = Box::new(
+                fragment::<Bool>(
                     "conversations.patient_id IN (SELECT patients.id FROM patients WHERE ",
-                    ")",
                 )
-                .into_expression::<conversations::table>();
+                .then(patient_name_matches(backend, terms))
+                .sql(")"),
+            );
             match in_messages {
                 Some(in_messages) => Box::new(in_messages.or(in_patient_name)),
                 None => in_patient_name,
@@ -313,24 +297,16 @@ pub fn open_candidates(
     terms: &SearchTerms,
 ) -> Condition<conversations::table> {
     Box::new(
-        sql::<Bool>(
-            "(conversations.id = ANY(ARRAY(SELECT conversation_id FROM open_conversation_lexemes \
-             WHERE organization_id = ",
-        )
-        .bind::<Text, _>(organization_id.to_owned())
-        .sql(" AND lexeme = ANY(tsvector_to_array(to_tsvector('english', ")
-        .bind::<Text, _>(terms.0.join(" "))
-        .sql(
-            "))))) OR conversations.patient_id = ANY(ARRAY(SELECT id FROM patients \
-             WHERE organization_id = ",
-        )
-        .bind::<Text, _>(organization_id.to_owned())
-        .sql(&format!(
-            " AND {} @@ to_tsquery('simple', ",
-            PATIENT_NAMES.lexemes
-        ))
-        .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
-        .sql("))))"),
+        fragment::<Bool>("(conversations.id = ANY(ARRAY(SELECT words.conversation_id FROM ")
+            .then(open_word_entries_of(organization_id, terms))
+            .sql(
+                ")) OR conversations.patient_id = ANY(ARRAY(SELECT id FROM patients \
+                 WHERE organization_id = ",
+            )
+            .bind::<Text, _>(organization_id.to_owned())
+            .sql(" AND ")
+            .then(patient_name_matches(Backend::Postgres, terms))
+            .sql(")))"),
     )
 }
 
@@ -344,48 +320,58 @@ pub fn open_word_entries(
     at_most: i64,
 ) -> Result<i64, diesel::result::Error> {
     diesel::select(
-        sql::<BigInt>(
-            "(SELECT count(*) FROM (SELECT 1 FROM open_conversation_lexemes \
-             WHERE organization_id = ",
-        )
-        .bind::<Text, _>(organization_id.to_owned())
-        .sql(" AND lexeme = ANY(tsvector_to_array(to_tsvector('english', ")
-        .bind::<Text, _>(terms.0.join(" "))
-        .sql("))) LIMIT ")
-        .bind::<BigInt, _>(at_most)
-        .sql(") AS entries)"),
+        fragment::<BigInt>("(SELECT count(*) FROM (SELECT 1 FROM ")
+            .then(open_word_entries_of(organization_id, terms))
+            .sql(" LIMIT ")
+            .bind::<BigInt, _>(at_most)
+            .sql(") AS entries)"),
     )
     .get_result(conn)
 }
 
-/// An excerpt of `messages.body` around the words, matches between [`HIGHLIGHT_START`] and
-/// [`HIGHLIGHT_END`].
-pub fn message_snippet(
-    backend: Backend,
-    terms: &SearchTerms,
-) -> Box<dyn BoxableExpression<crate::schema::messages::table, MultiBackend, SqlType = Text>> {
+/// For each `conversations` row, an excerpt of its latest message (acknowledgments aside) that
+/// holds one of the words in some form, matches between [`HIGHLIGHT_START`] and
+/// [`HIGHLIGHT_END`]; NULL when none does.
+///
+/// The conversation's messages are read newest first through its index of messages and the
+/// reading stops at the first match: only the messages from the newest to that one are tested
+/// for the words, and only that one is highlighted. Reading every message of a page's 50 conversations to pick the latest matches
+/// (650 messages for `knee` at 1 M messages) took 1.8–2.3 ms, this 0.9–1.0 ms (BENCHMARKS.md
+/// item 17).
+pub fn latest_match_snippet(backend: Backend, terms: &SearchTerms) -> Fragment<Nullable<Text>> {
+    fragment("(SELECT ")
+        .then(message_snippet(backend, terms))
+        .sql(format!(
+            " FROM messages WHERE messages.conversation_id = conversations.id \
+             AND messages.kind <> '{}' AND ",
+            message_kind::ACKNOWLEDGMENT
+        ))
+        .then(message_has_any_word(backend, terms))
+        .sql(" ORDER BY messages.created_at DESC, messages.id DESC LIMIT 1)")
+}
+
+/// An excerpt of `messages.body` around the words.
+fn message_snippet(backend: Backend, terms: &SearchTerms) -> Fragment<Text> {
     let start = HIGHLIGHT_START.to_string();
     let end = HIGHLIGHT_END.to_string();
     match backend {
-        Backend::Postgres => Box::new(
-            sql::<Text>("ts_headline('english', messages.body, to_tsquery('english', ")
+        Backend::Postgres => {
+            fragment("ts_headline('english', messages.body, to_tsquery('english', ")
                 .bind::<Text, _>(terms.tsquery(false, Words::Any))
                 .sql("), ")
                 .bind::<Text, _>(format!(
                     "StartSel={start}, StopSel={end}, MaxWords=24, MinWords=8"
                 ))
-                .sql(")"),
-        ),
+                .sql(")")
+        }
         // snippet() needs the FTS5 row of a MATCH, hence the correlated subquery.
-        Backend::Sqlite => Box::new(
-            sql::<Text>("(SELECT snippet(messages_fts, 0, ")
-                .bind::<Text, _>(start)
-                .sql(", ")
-                .bind::<Text, _>(end)
-                .sql(", '…', 24) FROM messages_fts WHERE messages_fts MATCH ")
-                .bind::<Text, _>(terms.fts5_query(false, Words::Any))
-                .sql(" AND messages_fts.rowid = messages.rowid)"),
-        ),
+        Backend::Sqlite => fragment("(SELECT snippet(messages_fts, 0, ")
+            .bind::<Text, _>(start)
+            .sql(", ")
+            .bind::<Text, _>(end)
+            .sql(", '…', 24) FROM messages_fts WHERE messages_fts MATCH ")
+            .bind::<Text, _>(terms.fts5_query(false, Words::Any))
+            .sql(" AND messages_fts.rowid = messages.rowid)"),
     }
 }
 
