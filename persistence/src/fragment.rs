@@ -83,7 +83,7 @@ impl<ST: TypedExpressionType> Expression for Fragment<ST> {
     type SqlType = ST;
 }
 
-/// No static id: the statement cache keys such queries by their SQL text.
+/// No static id: a fragment's text is known only once it is built.
 impl<ST> QueryId for Fragment<ST> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;

@@ -335,9 +335,9 @@ pub fn open_word_entries(
 ///
 /// The conversation's messages are read newest first through its index of messages and the
 /// reading stops at the first match: only the messages from the newest to that one are tested
-/// for the words, and only that one is highlighted. Reading every message of a page's 50 conversations to pick the latest matches
-/// (650 messages for `knee` at 1 M messages) took 1.8–2.3 ms, this 0.9–1.0 ms (BENCHMARKS.md
-/// item 17). The planner keeps to that index even for a rare word (checked with `password`):
+/// for the words, and only that one is highlighted. Reading every message of a page's 50
+/// conversations to pick the latest matches (650 messages for `knee` at 1 M messages) took
+/// 1.8–2.3 ms, this 0.9–1.0 ms (BENCHMARKS.md item 17). The planner keeps to that index even for a rare word (checked with `password`):
 /// one conversation has a handful of messages, where the words' GIN index would list every
 /// match in the database for each conversation.
 pub fn latest_match_snippet(backend: Backend, terms: &SearchTerms) -> Fragment<Nullable<Text>> {
