@@ -446,7 +446,7 @@ pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts,
 }
 
 /// For each of these conversations that has a message with one of the words, an excerpt of the
-/// latest such message, by conversation id.
+/// latest such message (see [`search::excerpt_of`]), by conversation id.
 pub fn snippets(
     conn: &mut DbConnection,
     terms: &SearchTerms,
@@ -458,12 +458,11 @@ pub fn snippets(
     let backend = search::backend_of(conn);
     Ok(conversations::table
         .filter(conversations::id.eq_any(conversation_ids))
-        .select((
-            conversations::id,
-            search::latest_match_snippet(backend, terms),
-        ))
+        .select((conversations::id, search::latest_match_text(backend, terms)))
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(conversation_id, snippet)| Some((conversation_id, snippet?)))
+        .filter_map(|(conversation_id, text)| {
+            Some((conversation_id, search::excerpt_of(backend, terms, text?)))
+        })
         .collect())
 }

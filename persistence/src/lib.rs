@@ -29,6 +29,7 @@ pub mod audit;
 pub mod conversations;
 pub mod db;
 pub mod directory;
+pub mod excerpt;
 pub mod fragment;
 pub mod inbox;
 pub mod live;

@@ -13,6 +13,7 @@ use domain::conversation::Status;
 
 use crate::conversations::message_kind;
 use crate::db::MultiBackend;
+use crate::excerpt;
 use crate::fragment::{fragment, Fragment};
 use crate::schema::conversations;
 use crate::{Backend, DbConnection};
@@ -329,51 +330,54 @@ pub fn open_word_entries(
     .get_result(conn)
 }
 
-/// For each `conversations` row, an excerpt of its latest message (acknowledgments aside) that
-/// holds one of the words in some form, matches between [`HIGHLIGHT_START`] and
-/// [`HIGHLIGHT_END`]; NULL when none does.
+/// For each `conversations` row, its latest message (acknowledgments aside) that holds one of
+/// the words in some form, as [`excerpt_of`] takes it: on PostgreSQL the whole text, on SQLite
+/// FTS5's excerpt; NULL when none does.
 ///
 /// The conversation's messages are read newest first through its index of messages and the
-/// reading stops at the first match: only the messages from the newest to that one are tested
-/// for the words, and only that one is highlighted. Reading every message of a page's 50
-/// conversations to pick the latest matches (650 messages for `knee` at 1 M messages) took
-/// 1.8–2.3 ms, this 0.9–1.0 ms (BENCHMARKS.md item 17). The planner keeps to that index even for a rare word (checked with `password`):
-/// one conversation has a handful of messages, where the words' GIN index would list every
-/// match in the database for each conversation.
-pub fn latest_match_snippet(backend: Backend, terms: &SearchTerms) -> Fragment<Nullable<Text>> {
-    fragment("(SELECT ")
-        .then(message_snippet(backend, terms))
-        .sql(format!(
-            " FROM messages WHERE messages.conversation_id = conversations.id \
-             AND messages.kind <> '{}' AND ",
-            message_kind::ACKNOWLEDGMENT
+/// reading stops at the first match. On PostgreSQL the newest-first rows are a subquery that
+/// `OFFSET 0` keeps whole: written as one query, a rare word let the planner intersect the
+/// conversation's index with the words' GIN index, which lists every message in the database
+/// with the word, for each conversation of the page (`password` in closed conversations: 0.14 ms
+/// a conversation, against 0.03 ms; BENCHMARKS.md item 18). The rows keep the name `messages`,
+/// so the match is the one every message search uses.
+pub fn latest_match_text(backend: Backend, terms: &SearchTerms) -> Fragment<Nullable<Text>> {
+    let conversation_messages = format!(
+        "FROM messages WHERE messages.conversation_id = conversations.id \
+         AND messages.kind <> '{}'",
+        message_kind::ACKNOWLEDGMENT
+    );
+    let newest_first = "ORDER BY messages.created_at DESC, messages.id DESC";
+    match backend {
+        Backend::Postgres => fragment(format!(
+            "(SELECT messages.body FROM (SELECT messages.body, messages.body_lexemes, \
+             messages.created_at, messages.id {conversation_messages} {newest_first} OFFSET 0) \
+             AS messages WHERE "
         ))
         .then(message_has_any_word(backend, terms))
-        .sql(" ORDER BY messages.created_at DESC, messages.id DESC LIMIT 1)")
-}
-
-/// An excerpt of `messages.body` around the words.
-fn message_snippet(backend: Backend, terms: &SearchTerms) -> Fragment<Text> {
-    let start = HIGHLIGHT_START.to_string();
-    let end = HIGHLIGHT_END.to_string();
-    match backend {
-        Backend::Postgres => {
-            fragment("ts_headline('english', messages.body, to_tsquery('english', ")
-                .bind::<Text, _>(terms.tsquery(false, Words::Any))
-                .sql("), ")
-                .bind::<Text, _>(format!(
-                    "StartSel={start}, StopSel={end}, MaxWords=24, MinWords=8"
-                ))
-                .sql(")")
-        }
-        // snippet() needs the FTS5 row of a MATCH, hence the correlated subquery.
-        Backend::Sqlite => fragment("(SELECT snippet(messages_fts, 0, ")
-            .bind::<Text, _>(start)
+        .sql(format!(" {newest_first} LIMIT 1)")),
+        // snippet() needs the FTS5 row of a MATCH, hence the inner correlated subquery.
+        Backend::Sqlite => fragment("(SELECT (SELECT snippet(messages_fts, 0, ")
+            .bind::<Text, _>(HIGHLIGHT_START.to_string())
             .sql(", ")
-            .bind::<Text, _>(end)
+            .bind::<Text, _>(HIGHLIGHT_END.to_string())
             .sql(", '…', 24) FROM messages_fts WHERE messages_fts MATCH ")
             .bind::<Text, _>(terms.fts5_query(false, Words::Any))
-            .sql(" AND messages_fts.rowid = messages.rowid)"),
+            .sql(format!(
+                " AND messages_fts.rowid = messages.rowid) {conversation_messages} AND "
+            ))
+            .then(message_has_any_word(backend, terms))
+            .sql(format!(" {newest_first} LIMIT 1)")),
+    }
+}
+
+/// The excerpt of a message [`latest_match_text`] found, matches between [`HIGHLIGHT_START`]
+/// and [`HIGHLIGHT_END`]. PostgreSQL's is made here ([`crate::excerpt`]); SQLite's FTS5 made
+/// its own.
+pub fn excerpt_of(backend: Backend, terms: &SearchTerms, text: String) -> String {
+    match backend {
+        Backend::Postgres => excerpt::excerpt(&text, &terms.0),
+        Backend::Sqlite => text,
     }
 }
 

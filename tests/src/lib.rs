@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 pub const DEMO_PASSWORD: &str = "demo-pass";
 /// The signing secret of every test server, so tests can forge tokens.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
-const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
+pub const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
 
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
