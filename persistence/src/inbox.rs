@@ -105,12 +105,14 @@ fn tab_part_query(staff: &StaffActor<'_>, part: TabPart) -> ConversationQuery {
         TabPart::AssignedToCaller => {
             open().filter(conversations::assigned_to.eq(staff.id.to_owned()))
         }
+        // `assigned_to <> claimed_by`, not the caller's id: so PostgreSQL's planner can prove the
+        // query within the part's own partial index (migration 11).
         TabPart::ClaimedByCaller => open()
             .filter(conversations::claimed_by.eq(staff.id.to_owned()))
             .filter(
                 conversations::assigned_to
                     .is_null()
-                    .or(conversations::assigned_to.ne(staff.id.to_owned())),
+                    .or(conversations::assigned_to.ne(conversations::claimed_by)),
             ),
         TabPart::MyClinic => open()
             .filter(conversations::team.eq(Team::CareTeam.as_str()))

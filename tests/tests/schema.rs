@@ -31,9 +31,11 @@ struct IndexInfo {
 /// Partial indexes PostgreSQL alone has: SQLite's planner does not choose a partial index over
 /// the full one it duplicates (checked with SQLite 3.40's EXPLAIN QUERY PLAN), so there it
 /// would only slow writes. Each names its migration.
-const POSTGRES_ONLY_INDEXES: [&str; 1] = [
+const POSTGRES_ONLY_INDEXES: [&str; 2] = [
     // 2026-11-27-000010_my_clinic_index
     "conversations_my_clinic_idx",
+    // 2026-11-27-000011_claimed_elsewhere_index
+    "conversations_claimed_elsewhere_idx",
 ];
 
 fn backend_specific(name: &str) -> bool {
