@@ -73,9 +73,11 @@ struct Args {
     /// Patients sending at once in the mixed workload, and pgbench's clients.
     #[arg(long, default_value_t = 32)]
     send_clients: u32,
-    /// Clients of each read operation when measured alone.
-    #[arg(long, default_value_t = 8)]
-    read_clients: u32,
+    /// Clients of each read operation when measured alone, one run per count: one client
+    /// measures a request on a server with nothing else to do, eight keep both cores busy, where
+    /// a request's latency is mostly its wait for a core.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    read_clients: Vec<u32>,
     /// Keep the seeded databases (and print where they are), to EXPLAIN or profile them.
     #[arg(long)]
     keep: bool,
@@ -178,26 +180,25 @@ fn run(args: Args) -> BenchResult<()> {
                 &fixtures.secret,
                 &fixtures.directory.path().join("server.log"),
             )?;
-            println!(
-                "\n{} at {} messages: reads alone, {} clients each, {} s",
-                database.label(),
-                thousands(messages),
-                args.read_clients,
-                args.seconds
-            );
-            let reads = Operation::READS
-                .iter()
-                .map(|&operation| {
-                    measure(
-                        &server,
-                        &fixtures,
-                        &[(operation, args.read_clients)],
-                        args.seconds,
-                    )
-                    .map(|mut measured| measured.remove(0))
-                })
-                .collect::<BenchResult<Vec<_>>>()?;
-            print_table(&reads);
+            let mut reads = Vec::new();
+            for &clients in &args.read_clients {
+                println!(
+                    "\n{} at {} messages: reads alone, {clients} client{} each, {} s",
+                    database.label(),
+                    thousands(messages),
+                    if clients == 1 { "" } else { "s" },
+                    args.seconds
+                );
+                let measured = Operation::READS
+                    .iter()
+                    .map(|&operation| {
+                        measure(&server, &fixtures, &[(operation, clients)], args.seconds)
+                            .map(|mut measured| measured.remove(0))
+                    })
+                    .collect::<BenchResult<Vec<_>>>()?;
+                print_table(&measured);
+                reads.extend(measured);
+            }
             if messages == largest {
                 println!(
                     "\n{} at {} messages: patients sending alone, {} s",
@@ -672,8 +673,10 @@ fn print_growth(label: &str, reads_by_size: &[(usize, Vec<Measured>)]) {
     );
     for (small, large) in small.iter().zip(large) {
         println!(
-            "{:<12} {:>8.2} ms -> {:>8.2} ms = {:.2}x",
+            "{:<12} {:>2} client{:<1} {:>8.2} ms -> {:>8.2} ms = {:.2}x",
             small.operation.name(),
+            small.clients,
+            if small.clients == 1 { "" } else { "s" },
             milliseconds(small.summary.p99_us),
             milliseconds(large.summary.p99_us),
             large.summary.p99_us as f64 / small.summary.p99_us.max(1) as f64
