@@ -92,9 +92,10 @@ pub struct ConversationSummary {
     pub unanswered_since: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
-    /// Only in search results (`q`): an excerpt of the latest message with one of the words,
-    /// as an HTML fragment — the text escaped, the matched words in `<mark>`. Absent when only
-    /// the patient's name matched, and outside search results.
+    /// Only in search results (`q`): an excerpt of the latest message with one of the words
+    /// (about 24 words, `…` where text was left out), as an HTML fragment — the text escaped,
+    /// the matched words in `<mark>`. Absent when only the patient's name matched, and outside
+    /// search results.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub snippet: Option<String>,
