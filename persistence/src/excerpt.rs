@@ -1,11 +1,11 @@
 //! Excerpts of a message around the words a PostgreSQL search matched, made in the server.
 //!
-//! `ts_headline` made them in the database: 50 per page, it was about half of what a search cost
-//! PostgreSQL at 1 M messages (BENCHMARKS.md item 18), on the cores the whole server shares. Here
-//! the words are recognised as PostgreSQL's `english` configuration recognises them: the same
-//! Snowball English stemmer (`rust-stemmers`), its stop words, and words holding a digit kept
-//! whole, as its parser's number tokens are. `tests/tests/english_lexemes.rs` holds the two to
-//! agreement on PostgreSQL. SQLite's FTS5 makes its own excerpts (`snippet()`).
+//! `ts_headline` made them in the database: 50 per page, 0.8–2 ms of PostgreSQL's time per search
+//! at 1 M messages (BENCHMARKS.md item 18), on the cores the whole server shares. Here the words
+//! are recognised as PostgreSQL's `english` configuration recognises them: the same Snowball
+//! English stemmer (`rust-stemmers`), its stop words, and words holding a digit kept whole, as its
+//! parser's number tokens are. `tests/tests/english_lexemes.rs` holds the two to agreement on
+//! PostgreSQL. SQLite's FTS5 makes its own excerpts (`snippet()`).
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
