@@ -1,6 +1,6 @@
 //! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches through
-//! GIN indexes (of migrations `2026-11-26-000002_search` and
-//! `2026-11-26-000005_conversation_search`) and the words of open conversations
+//! the GIN indexes of patients' names (`2026-11-26-000002_search`) and of closed conversations
+//! (`2026-11-26-000006_closed_search_indexes`) and the words of open conversations
 //! (`2026-11-26-000009_open_conversation_lexemes`), SQLite through the FTS5 tables of
 //! `2026-11-26-000002_search`. Both engines see the same terms, parsed here from what a person
 //! typed, and find the same conversations.
@@ -108,8 +108,8 @@ pub type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = B
 /// A searchable text column and its indexes.
 struct TextIndex {
     table: &'static str,
-    /// The PostgreSQL `tsvector` its GIN index is over: a stored column, or an expression that
-    /// must stay identical to the indexed one (or the planner cannot use the index).
+    /// The PostgreSQL `tsvector` of the text: a stored column, or an expression that must stay
+    /// identical to the one a GIN index is over (or the planner cannot use the index).
     lexemes: &'static str,
     /// The PostgreSQL text search configuration of those lexemes.
     config: &'static str,
@@ -129,7 +129,8 @@ const PATIENT_NAMES: TextIndex = TextIndex {
 };
 
 /// Migrations `2026-11-26-000002_search` (SQLite) and `2026-11-26-000005_conversation_search`
-/// (PostgreSQL).
+/// (PostgreSQL: the stored lexemes, which conversations take their words from; its GIN index of
+/// them is gone since `2026-11-27-000012_drop_message_lexemes_index`).
 const MESSAGE_BODIES: TextIndex = TextIndex {
     table: "messages",
     lexemes: "messages.body_lexemes",
@@ -336,11 +337,12 @@ pub fn open_word_entries(
 ///
 /// The conversation's messages are read newest first through its index of messages and the
 /// reading stops at the first match. On PostgreSQL the newest-first rows are a subquery that
-/// `OFFSET 0` keeps whole: written as one query, a rare word let the planner intersect the
-/// conversation's index with the words' GIN index, which lists every message in the database
-/// with the word, for each conversation of the page (`password` in closed conversations: 0.14 ms
-/// a conversation, against 0.03 ms; BENCHMARKS.md item 18). The rows keep the name `messages`,
-/// so the match is the one every message search uses.
+/// `OFFSET 0` keeps whole, so that no index of the words can stand in for that reading: when
+/// messages had one (migration 12 dropped it), a rare word let the planner intersect it with the
+/// conversation's index, listing every message in the database with the word for each
+/// conversation of the page (`password`, a page of closed conversations: 6.5 ms against 0.5 ms;
+/// BENCHMARKS.md item 18). The rows keep the name `messages`, so the match is the one every
+/// message search uses.
 pub fn latest_match_text(backend: Backend, terms: &SearchTerms) -> Fragment<Nullable<Text>> {
     let conversation_messages = format!(
         "FROM messages WHERE messages.conversation_id = conversations.id \

@@ -76,7 +76,12 @@ struct Args {
     /// Clients of each read operation when measured alone, one run per count: one client
     /// measures a request on a server with nothing else to do, eight keep both cores busy, where
     /// a request's latency is mostly its wait for a core.
-    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,8",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     read_clients: Vec<u32>,
     /// Keep the seeded databases (and print where they are), to EXPLAIN or profile them.
     #[arg(long)]
@@ -183,10 +188,10 @@ fn run(args: Args) -> BenchResult<()> {
             let mut reads = Vec::new();
             for &clients in &args.read_clients {
                 println!(
-                    "\n{} at {} messages: reads alone, {clients} client{} each, {} s",
+                    "\n{} at {} messages: reads alone, {} each, {} s",
                     database.label(),
                     thousands(messages),
-                    if clients == 1 { "" } else { "s" },
+                    clients_label(clients),
                     args.seconds
                 );
                 let measured = Operation::READS
@@ -673,10 +678,9 @@ fn print_growth(label: &str, reads_by_size: &[(usize, Vec<Measured>)]) {
     );
     for (small, large) in small.iter().zip(large) {
         println!(
-            "{:<12} {:>2} client{:<1} {:>8.2} ms -> {:>8.2} ms = {:.2}x",
+            "{:<12} {:<10} {:>8.2} ms -> {:>8.2} ms = {:.2}x",
             small.operation.name(),
-            small.clients,
-            if small.clients == 1 { "" } else { "s" },
+            clients_label(small.clients),
             milliseconds(small.summary.p99_us),
             milliseconds(large.summary.p99_us),
             large.summary.p99_us as f64 / small.summary.p99_us.max(1) as f64
@@ -741,6 +745,13 @@ fn pgbench_floor(args: &Args) -> BenchResult<f64> {
         })?;
     println!("\npgbench floor: {tps:.0} tx/s ({} clients, {} s): insert a message row + update its conversation", args.send_clients, args.seconds);
     Ok(tps)
+}
+
+fn clients_label(clients: u32) -> String {
+    match clients {
+        1 => "1 client".to_owned(),
+        _ => format!("{clients} clients"),
+    }
 }
 
 fn milliseconds(microseconds: u64) -> f64 {
