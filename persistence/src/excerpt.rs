@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use crate::search::{HIGHLIGHT_END, HIGHLIGHT_START};
+use crate::search::{words_of, HIGHLIGHT_END, HIGHLIGHT_START};
 
 /// Words of an excerpt of a long message: about a line in the inbox, as `ts_headline`'s
 /// `MaxWords=24` gave.
@@ -101,24 +101,16 @@ pub fn excerpt(text: &str, words: &[String]) -> String {
     excerpt
 }
 
-/// The byte ranges of the words of `text`: runs of letters and digits, as search terms are.
+/// The byte ranges of the words of `text` ([`words_of`]).
 fn word_spans(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut start = None;
-    for (index, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(index),
-            (false, Some(begun)) => {
-                spans.push((begun, index));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(begun) = start {
-        spans.push((begun, text.len()));
-    }
-    spans
+    // Each word is a slice of `text`, so its place is its distance from the start.
+    let text_start = text.as_ptr() as usize;
+    words_of(text)
+        .map(|word| {
+            let start = word.as_ptr() as usize - text_start;
+            (start, start + word.len())
+        })
+        .collect()
 }
 
 /// The range of `count` words an excerpt shows, given the first that matched.

@@ -43,8 +43,7 @@ impl SearchTerms {
             return Err(SearchTooLong);
         }
         Ok(SearchTerms(
-            raw.split(|c: char| !c.is_alphanumeric())
-                .filter(|word| !word.is_empty())
+            words_of(raw)
                 .map(str::to_lowercase)
                 .take(MAX_TERMS)
                 .collect(),
@@ -87,6 +86,13 @@ impl SearchTerms {
     fn each_word(&self) -> impl Iterator<Item = SearchTerms> + '_ {
         self.0.iter().map(|word| SearchTerms(vec![word.clone()]))
     }
+}
+
+/// The words of a text as search reads them: runs of letters and digits; everything else
+/// separates words. Search terms and the words an excerpt marks are both read this way.
+pub fn words_of(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
 }
 
 /// Whether a text must hold every word of a search or one of them is enough.

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Text};
 use http_tests::{backend_name, TEST_DATABASE_ENV};
 use persistence::excerpt::english_lexeme;
+use persistence::search::words_of;
 
 /// English text of several kinds: docs, the routing rules' phrases, patients' messages.
 const CORPUS: [&str; 4] = [
@@ -33,8 +34,7 @@ fn words_take_the_form_postgresql_indexes_them_under() {
     }
     let mut words: Vec<String> = CORPUS
         .iter()
-        .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
-        .filter(|word| !word.is_empty())
+        .flat_map(|text| words_of(text))
         .map(str::to_lowercase)
         .collect();
     words.sort();
@@ -61,7 +61,7 @@ fn words_take_the_form_postgresql_indexes_them_under() {
     assert!(
         split_words
             .iter()
-            .all(|word| word.chars().any(|c| c.is_numeric())),
+            .all(|word| word.chars().any(|c| c.is_ascii_digit())),
         "{split_words:?}"
     );
     let disagreements: Vec<String> = single
