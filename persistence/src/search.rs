@@ -6,12 +6,13 @@
 //! typed, and find the same conversations.
 
 use diesel::expression::BoxableExpression;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Untyped};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp, Untyped};
 use diesel::BoolExpressionMethods;
 use diesel::RunQueryDsl;
 use domain::conversation::Status;
+use domain::routing::Team;
 
-use crate::conversations::message_kind;
+use crate::conversations::{message_kind, ActivityKey};
 use crate::db::MultiBackend;
 use crate::excerpt;
 use crate::fragment::{fragment, Fragment};
@@ -208,6 +209,14 @@ fn open_word_entries_of(organization_id: &str, terms: &SearchTerms) -> Fragment<
         .then(open_word_is_one_of(terms.0.join(" ")))
 }
 
+/// Conversations (PostgreSQL) whose copy of their patient's name (migration 5) matches as
+/// [`patient_name_matches`] does.
+fn conversation_patient_name_matches(terms: &SearchTerms) -> Fragment<Bool> {
+    fragment("conversations.patient_name_lexemes @@ to_tsquery('simple', ")
+        .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
+        .sql(")")
+}
+
 /// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
 /// hold, between them, every word in some form, or whose patient's name has every word as the
 /// start of a name part. A thread is what staff look for, so "knee swollen" finds the one where
@@ -220,10 +229,7 @@ pub fn conversation_matches(
 ) -> Condition<conversations::table> {
     match backend {
         Backend::Postgres => {
-            let in_patient_name =
-                fragment::<Bool>("conversations.patient_name_lexemes @@ to_tsquery('simple', ")
-                    .bind::<Text, _>(terms.tsquery(PATIENT_NAMES.prefix, Words::All))
-                    .sql(")");
+            let in_patient_name = conversation_patient_name_matches(terms);
             let in_messages: Condition<conversations::table> = match status {
                 // The lexeme column lets the planner walk the tab's index testing each row, which
                 // finds a page of a common word at once; its GIN index lets it start from the
@@ -315,6 +321,68 @@ pub fn open_candidates(
             .sql(" AND ")
             .then(patient_name_matches(Backend::Postgres, terms))
             .sql(")))"),
+    )
+}
+
+/// The lexeme PostgreSQL's English configuration makes of the words, as both word tables
+/// (migrations 9 and 13) hold it, when they make exactly one: all are forms of one word, or
+/// stop words beside it.
+pub fn single_english_lexeme(
+    conn: &mut DbConnection,
+    terms: &SearchTerms,
+) -> Result<Option<String>, diesel::result::Error> {
+    diesel::select(
+        fragment::<Nullable<Text>>(
+            "(SELECT CASE WHEN cardinality(lexemes) = 1 THEN lexemes[1] END \
+             FROM tsvector_to_array(to_tsvector('english', ",
+        )
+        .bind::<Text, _>(terms.0.join(" "))
+        .sql(")) AS lexemes)"),
+    )
+    .get_result(conn)
+}
+
+/// Closed conversations of the organization (PostgreSQL) that may match one lexeme: the
+/// `limit` newest with the lexeme in the word table of migration 13 (after `after`, and of
+/// `team` when the caller sees one team only), which are one index range, read in the closed
+/// tab's order; and those of a patient whose name has every word, from the closed GIN index of
+/// names. The caller filters and orders by exactly these, or the limit would cut matches off;
+/// the match itself is still [`conversation_matches`].
+pub fn closed_candidates(
+    organization_id: &str,
+    team: Option<Team>,
+    lexeme: &str,
+    after: Option<&ActivityKey>,
+    terms: &SearchTerms,
+    limit: i64,
+) -> Condition<conversations::table> {
+    let mut entries = fragment::<Bool>(
+        "(conversations.id = ANY(ARRAY(SELECT entries.conversation_id \
+         FROM closed_conversation_lexemes AS entries WHERE entries.organization_id = ",
+    )
+    .bind::<Text, _>(organization_id.to_owned())
+    .sql(" AND entries.lexeme = ")
+    .bind::<Text, _>(lexeme.to_owned());
+    if let Some(team) = team {
+        entries = entries
+            .sql(" AND entries.team = ")
+            .bind::<Text, _>(team.as_str().to_owned());
+    }
+    if let Some(after) = after {
+        entries = entries
+            .sql(" AND (entries.last_activity_at, entries.conversation_id) < (")
+            .bind::<Timestamp, _>(after.last_activity_at)
+            .sql(", ")
+            .bind::<Text, _>(after.id.clone())
+            .sql(")");
+    }
+    Box::new(
+        entries
+            .sql(" ORDER BY entries.last_activity_at DESC, entries.conversation_id DESC LIMIT ")
+            .bind::<BigInt, _>(limit)
+            .sql(")) OR ")
+            .then(conversation_patient_name_matches(terms))
+            .sql(")"),
     )
 }
 

@@ -449,10 +449,132 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
         walk(&app, &rivera, "tab=closed&q=bleeding&limit=50").await,
         matching
     );
+    // Several words are looked up together in the GIN indexes.
+    assert_eq!(
+        walk(&app, &rivera, "tab=closed&q=knee%20bleeding&limit=2").await,
+        matching
+    );
     // Support agents see Support's closed conversations only, the copies among them.
     assert!(walk(&app, &support, "tab=closed&q=bleeding&limit=2")
         .await
         .is_empty());
+}
+
+/// On PostgreSQL, the closed word table (migration 13) holds exactly each closed conversation's
+/// words at its place in the closed tab, whatever was done to the conversations.
+async fn assert_closed_words_follow_conversations(app: &TestApp) {
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Differences {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+
+    if http_tests::backend_name() != "postgres" {
+        return;
+    }
+    let pool = app.app_state.pool.clone();
+    let differences = tokio::task::spawn_blocking(move || {
+        let entries = "SELECT organization_id, lexeme, last_activity_at, conversation_id, team \
+                       FROM closed_conversation_lexemes";
+        let expected = "SELECT organization_id, unnest(tsvector_to_array(message_lexemes)), \
+                        last_activity_at, id, team FROM conversations WHERE status = 'closed'";
+        diesel::sql_query(format!(
+            "SELECT count(*) AS count FROM (({entries} EXCEPT ALL {expected}) \
+             UNION ALL ({expected} EXCEPT ALL {entries})) AS differences"
+        ))
+        .get_result::<Differences>(&mut pool.get().unwrap())
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(differences.count, 0);
+}
+
+/// A closed conversation is found by the words of its messages and of notes added after the
+/// close; reopened, it leaves the closed tab's search, and closed again, it is back.
+#[tokio::test]
+async fn closed_search_follows_notes_reopens_and_closes() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+
+    let knee = started_then_closed(&app, &alice, &rivera, KNEE_BLEEDING[0]).await;
+    let note = app
+        .staff_posts(&rivera, &knee, "Patient also mentioned vertigo", true)
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.raw);
+    for word in ["bleeding", "vertigo", "the vertigo"] {
+        assert_eq!(
+            ids(&search(&app, &rivera, "closed", word).await),
+            [knee.as_str()],
+            "{word}"
+        );
+    }
+    assert_closed_words_follow_conversations(&app).await;
+
+    let reopened = app.staff_acts(&rivera, &knee, "reopen").await;
+    assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.raw);
+    for word in ["bleeding", "vertigo"] {
+        assert!(
+            ids(&search(&app, &rivera, "closed", word).await).is_empty(),
+            "{word}"
+        );
+    }
+    assert_closed_words_follow_conversations(&app).await;
+
+    let closed = app.staff_acts(&rivera, &knee, "close").await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    for word in ["bleeding", "vertigo"] {
+        assert_eq!(
+            ids(&search(&app, &rivera, "closed", word).await),
+            [knee.as_str()],
+            "{word}"
+        );
+    }
+    assert_closed_words_follow_conversations(&app).await;
+}
+
+/// A support agent's closed-tab search lists Support's matches however many newer care-team
+/// conversations hold the word, and a closed conversation that changes team is found by the
+/// new team's staff only.
+#[tokio::test]
+async fn closed_search_keeps_to_the_callers_team() {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use persistence::schema::conversations;
+
+    let app = TestApp::spawn().await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+
+    let crash = started_then_closed(&app, &bob, &support, TECH).await;
+    let newer = copies_with_messages(&app, &crash, 60, 1).await;
+    let pool = app.app_state.pool.clone();
+    let moved = newer.clone();
+    tokio::task::spawn_blocking(move || {
+        diesel::update(conversations::table.filter(conversations::id.eq_any(moved)))
+            .set(conversations::team.eq("care_team"))
+            .execute(&mut pool.get().unwrap())
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    assert_closed_words_follow_conversations(&app).await;
+
+    assert_eq!(
+        walk(&app, &support, "tab=closed&q=headset&limit=2").await,
+        [crash.as_str()]
+    );
+    let first_page = ids(&app
+        .get("/v1/conversations?tab=closed&q=headset&limit=3", &rivera)
+        .await);
+    assert_eq!(
+        first_page,
+        newer.iter().rev().take(3).cloned().collect::<Vec<_>>()
+    );
 }
 
 /// A word in more open conversations than a search collects the matches of (PostgreSQL walks the
