@@ -1,7 +1,8 @@
 //! Full-text search, the one place with backend-specific SQL for it. PostgreSQL matches through
 //! the GIN indexes of patients' names (`2026-11-26-000002_search`) and of closed conversations
-//! (`2026-11-26-000006_closed_search_indexes`) and the words of open conversations
-//! (`2026-11-26-000009_open_conversation_lexemes`), SQLite through the FTS5 tables of
+//! (`2026-11-26-000006_closed_search_indexes`), the words of open conversations
+//! (`2026-11-26-000009_open_conversation_lexemes`) and those of closed ones in the closed tab's
+//! order (`2026-11-27-000013_closed_conversation_lexemes`), SQLite through the FTS5 tables of
 //! `2026-11-26-000002_search`. Both engines see the same terms, parsed here from what a person
 //! typed, and find the same conversations.
 
