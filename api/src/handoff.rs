@@ -69,20 +69,18 @@ pub async fn draft_handoff_summary(
 ) -> Result<web::Json<HandoffDraft>, ApiError> {
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.summary.draft").on("conversation", &id);
-    let thread = state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                let row = conversations::find_for_staff(conn, &staff_actor(&caller), &id).map_err(
-                    |error| match error {
-                        StoreError::NotFound => ApiError::not_found("conversation"),
-                        other => other.into(),
-                    },
-                )?;
-                let messages = conversations::messages_of(conn, &id, false)?;
-                let names = accounts::display_names(conn, std::slice::from_ref(&row.patient_id))?;
-                let patient_name = names.get(&row.patient_id).map_or("", String::as_str);
-                Ok(thread_for_summary(&row, &messages, patient_name))
-            })
+    let thread = audit
+        .read(&state, move |conn| {
+            let row = conversations::find_for_staff(conn, &staff_actor(&caller), &id).map_err(
+                |error| match error {
+                    StoreError::NotFound => ApiError::not_found("conversation"),
+                    other => other.into(),
+                },
+            )?;
+            let messages = conversations::messages_of(conn, &id, false)?;
+            let names = accounts::display_names(conn, std::slice::from_ref(&row.patient_id))?;
+            let patient_name = names.get(&row.patient_id).map_or("", String::as_str);
+            Ok(thread_for_summary(&row, &messages, patient_name))
         })
         .await?;
     // The connection is back in the pool by now: a slow model must not hold one.

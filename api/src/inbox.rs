@@ -317,38 +317,35 @@ pub async fn list_conversations(
         .map_err(|_| ApiError::invalid_request("patient_id must be a patient's id (a UUID)."))?
         .map(|id| id.to_string());
     let audit = Audit::new(&context, &caller, "conversation.list");
-    state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                let filter = InboxFilter {
-                    tab: tab.unwrap_or_default().into(),
-                    search: search.as_ref(),
-                    urgent,
-                    patient_id: patient_id.as_deref(),
-                };
-                let page =
-                    inbox::list(conn, &staff_actor(&caller), &filter, after.as_ref(), limit)?;
-                let mut items = summaries(conn, &page.items)?;
-                let ids: Vec<String> = page.items.iter().map(|row| row.id.clone()).collect();
-                let reader = Reader {
-                    id: &caller.id,
-                    is_patient: false,
-                };
-                let unread = read_markers::unread_counts(conn, reader, &ids)?;
+    audit
+        .read(&state, move |conn| {
+            let filter = InboxFilter {
+                tab: tab.unwrap_or_default().into(),
+                search: search.as_ref(),
+                urgent,
+                patient_id: patient_id.as_deref(),
+            };
+            let page = inbox::list(conn, &staff_actor(&caller), &filter, after.as_ref(), limit)?;
+            let mut items = summaries(conn, &page.items)?;
+            let ids: Vec<String> = page.items.iter().map(|row| row.id.clone()).collect();
+            let reader = Reader {
+                id: &caller.id,
+                is_patient: false,
+            };
+            let unread = read_markers::unread_counts(conn, reader, &ids)?;
+            for item in &mut items {
+                item.unread = Some(unread.get(&item.id).copied().unwrap_or(0));
+            }
+            if let Some(terms) = &search {
+                let snippets = inbox::snippets(conn, terms, &ids)?;
                 for item in &mut items {
-                    item.unread = Some(unread.get(&item.id).copied().unwrap_or(0));
+                    item.snippet = snippets.get(&item.id).map(|snippet| highlighted(snippet));
                 }
-                if let Some(terms) = &search {
-                    let snippets = inbox::snippets(conn, terms, &ids)?;
-                    for item in &mut items {
-                        item.snippet = snippets.get(&item.id).map(|snippet| highlighted(snippet));
-                    }
-                }
-                Ok(web::Json(Paged {
-                    items,
-                    next_cursor: page.next.as_ref().map(encode_cursor),
-                }))
-            })
+            }
+            Ok(web::Json(Paged {
+                items,
+                next_cursor: page.next.as_ref().map(encode_cursor),
+            }))
         })
         .await
 }
@@ -503,22 +500,20 @@ pub async fn get_conversation(
 ) -> Result<web::Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.read").on("conversation", &id);
-    state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                let row = find_visible(conn, &caller, &id)?;
-                let events = conversations::events_of(conn, &id)?;
-                let names = event_names(conn, &[], &events)?;
-                let conversation = summarize(conn, &row)?;
-                Ok(web::Json(ConversationDetail {
-                    routing: RoutingView {
-                        category: conversation.category,
-                        matched_rules: row.matched_rules(),
-                    },
-                    handoffs: handoffs(&events, &names)?,
-                    conversation,
-                }))
-            })
+    audit
+        .read(&state, move |conn| {
+            let row = find_visible(conn, &caller, &id)?;
+            let events = conversations::events_of(conn, &id)?;
+            let names = event_names(conn, &[], &events)?;
+            let conversation = summarize(conn, &row)?;
+            Ok(web::Json(ConversationDetail {
+                routing: RoutingView {
+                    category: conversation.category,
+                    matched_rules: row.matched_rules(),
+                },
+                handoffs: handoffs(&events, &names)?,
+                conversation,
+            }))
         })
         .await
 }
@@ -709,18 +704,16 @@ pub async fn get_conversation_timeline(
 ) -> Result<web::Json<Paged<TimelineItem>>, ApiError> {
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.messages.read").on("conversation", &id);
-    state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                find_visible(conn, &caller, &id)?;
-                let messages = conversations::messages_of(conn, &id, true)?;
-                let events = conversations::events_of(conn, &id)?;
-                let names = event_names(conn, &messages, &events)?;
-                Ok(web::Json(Paged {
-                    items: timeline(&messages, &events, &names)?,
-                    next_cursor: None,
-                }))
-            })
+    audit
+        .read(&state, move |conn| {
+            find_visible(conn, &caller, &id)?;
+            let messages = conversations::messages_of(conn, &id, true)?;
+            let events = conversations::events_of(conn, &id)?;
+            let names = event_names(conn, &messages, &events)?;
+            Ok(web::Json(Paged {
+                items: timeline(&messages, &events, &names)?,
+                next_cursor: None,
+            }))
         })
         .await
 }

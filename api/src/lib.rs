@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batches;
 pub mod config;
 pub mod conversation_actions;
 pub mod conversation_errors;

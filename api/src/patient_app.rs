@@ -288,16 +288,14 @@ pub async fn list_patient_conversations(
     let after = page.after()?;
     let audit = Audit::new(&context, &caller, "conversation.list");
     let reader_id = caller.id.clone();
-    let page = state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                Ok(conversations::list_for_patient(
-                    conn,
-                    &caller.id,
-                    after.as_ref(),
-                    limit,
-                )?)
-            })
+    let page = audit
+        .read(&state, move |conn| {
+            Ok(conversations::list_for_patient(
+                conn,
+                &caller.id,
+                after.as_ref(),
+                limit,
+            )?)
         })
         .await?;
     let ids: Vec<String> = page.items.iter().map(|row| row.id.clone()).collect();
@@ -395,18 +393,16 @@ pub async fn list_patient_messages(
 ) -> Result<web::Json<MessageList>, ApiError> {
     let id = conversation_id(&path)?;
     let audit = Audit::new(&context, &caller, "conversation.messages.read").on("conversation", &id);
-    let items = state
-        .db(move |conn| {
-            audit.read(conn, |conn| {
-                conversations::find_for_patient(conn, &caller.id, &id)
-                    .map_err(|_| ApiError::not_found("conversation"))?;
-                let rows = conversations::messages_of(conn, &id, false)?;
-                let names = accounts::display_names(conn, &author_ids(&rows))?;
-                Ok(rows
-                    .iter()
-                    .map(|row| MessageView::of(row, &names))
-                    .collect())
-            })
+    let items = audit
+        .read(&state, move |conn| {
+            conversations::find_for_patient(conn, &caller.id, &id)
+                .map_err(|_| ApiError::not_found("conversation"))?;
+            let rows = conversations::messages_of(conn, &id, false)?;
+            let names = accounts::display_names(conn, &author_ids(&rows))?;
+            Ok(rows
+                .iter()
+                .map(|row| MessageView::of(row, &names))
+                .collect())
         })
         .await?;
     Ok(web::Json(MessageList { items }))

@@ -2,23 +2,19 @@
 //! its round trips and its commit more than its rows: a send alone is eleven statements, and a
 //! batch of any size about as many. So sends queue here, and each of a few writers takes all that
 //! are waiting and stores them in one transaction ([`conversations::post_batch_by_patients`]),
-//! which keeps each send's own outcome. Sends alone went from 918/s to 3,580/s (BENCHMARKS.md).
-//!
-//! Nothing waits for a batch to fill: a writer takes what is queued the moment it is free, so a
-//! lone send is written at once, and under load the batches grow by themselves.
+//! which keeps each send's own outcome ([`crate::batches`]). Sends alone went from 918/s to
+//! 3,580/s (BENCHMARKS.md).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use actix_web::http::header::{self, HeaderValue};
 use persistence::audit::NewAuditEvent;
 use persistence::conversations::{self, PatientPost, Sent};
 use persistence::{Backend, DbConnection};
-use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::auth::Caller;
+use crate::batches::{self, BatchQueue, BatchReceiver};
 use crate::conversation_errors::write_error;
-use crate::error::{ApiError, ProblemKind};
+use crate::error::ApiError;
 use crate::patient_app::{ParsedSend, SendSettings};
 use crate::state::AppState;
 
@@ -26,41 +22,25 @@ use crate::state::AppState;
 /// its locks are brief and the statements stay small.
 const BATCH_LIMIT: usize = 64;
 
-/// Sends that may wait for a writer before new ones are refused (503): past this the server is
-/// behind by seconds, and a client is better told to retry than left waiting.
+/// Sends that may wait for a writer before new ones are refused (503).
 const QUEUE_LIMIT: usize = 4096;
 
 /// A patient's send to one of their conversations, validated and within the send limit.
-struct PendingPost {
+pub struct PendingPost {
     caller: Caller,
     conversation_id: String,
     send: ParsedSend,
     audit: NewAuditEvent,
 }
 
-/// A post waiting for a writer, and where its outcome goes.
-struct QueuedPost {
-    post: PendingPost,
-    reply: oneshot::Sender<Result<Sent, ApiError>>,
-}
-
 /// The handlers' end of the queue.
 #[derive(Clone)]
-pub struct SendQueue {
-    sender: mpsc::Sender<QueuedPost>,
-}
-
-/// The writers' end, handed to [`start`] once the state that holds the queue exists.
-pub struct SendReceiver(mpsc::Receiver<QueuedPost>);
+pub struct SendQueue(BatchQueue<PendingPost, Sent>);
 
 impl SendQueue {
-    pub fn new() -> (SendQueue, SendReceiver) {
-        SendQueue::holding(QUEUE_LIMIT)
-    }
-
-    fn holding(limit: usize) -> (SendQueue, SendReceiver) {
-        let (sender, receiver) = mpsc::channel(limit);
-        (SendQueue { sender }, SendReceiver(receiver))
+    pub fn new() -> (SendQueue, BatchReceiver<PendingPost, Sent>) {
+        let (queue, receiver) = BatchQueue::holding(QUEUE_LIMIT);
+        (SendQueue(queue), receiver)
     }
 
     /// Queues the patient's message to their conversation `conversation_id` and waits until a
@@ -72,30 +52,14 @@ impl SendQueue {
         send: ParsedSend,
         audit: NewAuditEvent,
     ) -> Result<Sent, ApiError> {
-        let (reply, outcome) = oneshot::channel();
-        let post = PendingPost {
-            caller,
-            conversation_id,
-            send,
-            audit,
-        };
-        self.sender
-            .try_send(QueuedPost { post, reply })
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => ApiError::new(
-                    ProblemKind::Unavailable,
-                    "The server is busy storing messages; retry shortly.",
-                )
-                .with_header(header::RETRY_AFTER, HeaderValue::from(1)),
-                mpsc::error::TrySendError::Closed(_) => {
-                    ApiError::internal("the send writers have stopped")
-                }
-            })?;
-        // A writer that panicked drops the reply: whether the send was stored is unknown, which
-        // the client settles by retrying with its client_message_id.
-        outcome
+        self.0
+            .submit(PendingPost {
+                caller,
+                conversation_id,
+                send,
+                audit,
+            })
             .await
-            .map_err(|_| ApiError::internal("the send's writer stopped before answering"))?
     }
 }
 
@@ -111,45 +75,8 @@ fn writers(backend: Backend) -> usize {
 }
 
 /// Starts the writers on the queue's receiving end.
-pub fn start(state: &AppState, receiver: SendReceiver, backend: Backend) {
-    let receiver = Arc::new(Mutex::new(receiver.0));
-    for _ in 0..writers(backend) {
-        tokio::spawn(write_forever(state.clone(), receiver.clone()));
-    }
-}
-
-async fn write_forever(state: AppState, receiver: Arc<Mutex<mpsc::Receiver<QueuedPost>>>) {
-    while let Some(batch) = next_batch(&receiver).await {
-        let (posts, replies): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|queued| (queued.post, queued.reply))
-            .unzip();
-        let count = posts.len();
-        let writer_state = state.clone();
-        let outcomes = state
-            .db(move |conn| Ok(write_batch(&writer_state, conn, &posts)))
-            .await
-            .unwrap_or_else(|error| vec![Err(error); count]);
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            // The client may have gone; its send is stored all the same.
-            let _ = reply.send(outcome);
-        }
-    }
-}
-
-/// Waits for a send, then takes every other one already queued, up to the batch limit. `None`
-/// once the queue is closed and empty.
-async fn next_batch(receiver: &Mutex<mpsc::Receiver<QueuedPost>>) -> Option<Vec<QueuedPost>> {
-    let mut receiver = receiver.lock().await;
-    let first = receiver.recv().await?;
-    let mut batch = vec![first];
-    while batch.len() < BATCH_LIMIT {
-        match receiver.try_recv() {
-            Ok(queued) => batch.push(queued),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
+pub fn start(state: &AppState, receiver: BatchReceiver<PendingPost, Sent>, backend: Backend) {
+    batches::start(state, receiver, writers(backend), BATCH_LIMIT, write_batch);
 }
 
 /// Routes each send with its organization's settings (read once per organization) and stores
@@ -199,65 +126,4 @@ fn write_batch(
             },
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use actix_web::ResponseError;
-    use domain::roles::Role;
-
-    use super::*;
-    use crate::patient_app::{parse_send, SendMessage};
-
-    fn post(queue: &SendQueue) -> impl std::future::Future<Output = Result<Sent, ApiError>> {
-        let queue = queue.clone();
-        let caller = Caller {
-            id: "patient".to_owned(),
-            organization_id: "clinic".to_owned(),
-            role: Role::Patient,
-        };
-        let send = parse_send(SendMessage {
-            body: "My knee hurts".to_owned(),
-            client_message_id: None,
-        })
-        .unwrap();
-        let audit = NewAuditEvent {
-            action: "message.send".to_owned(),
-            ..NewAuditEvent::default()
-        };
-        async move {
-            queue
-                .post(caller, "conversation".to_owned(), send, audit)
-                .await
-        }
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_refuses_with_retry_after_and_keeps_what_it_holds() {
-        let (queue, receiver) = SendQueue::holding(1);
-        // No writer runs, so the first send stays queued and waits for its answer.
-        let waiting = tokio::spawn(post(&queue));
-        while queue.sender.capacity() > 0 {
-            tokio::task::yield_now().await;
-        }
-
-        let refused = post(&queue).await.unwrap_err().error_response();
-        assert_eq!(
-            refused.status(),
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(refused.headers().get(header::RETRY_AFTER).unwrap(), "1");
-
-        let mut receiver = receiver.0;
-        let held = receiver.try_recv().expect("the first send is still queued");
-        assert_eq!(held.post.conversation_id, "conversation");
-        assert!(
-            receiver.try_recv().is_err(),
-            "the refused send was not queued"
-        );
-        held.reply
-            .send(Err(ApiError::internal("no writer in this test")))
-            .unwrap_or_else(|_| panic!("the first send stopped waiting"));
-        assert!(waiting.await.unwrap().is_err());
-    }
 }

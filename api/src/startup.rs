@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::audit::ReadAudits;
 use crate::auth::tokens::TokenKeys;
 use crate::config::{DatabaseSettings, SecretSource, Settings};
 use crate::demo::{self, DemoOutcome};
@@ -114,6 +115,7 @@ impl Application {
         let summarizer = Summarizer::new(settings.llm.as_ref())
             .map_err(|error| StartError::LlmClient(error.to_string()))?;
         let (sends, send_receiver) = SendQueue::new();
+        let (read_audits, read_audit_receiver) = ReadAudits::new();
         let state = AppState {
             pool,
             keys: Arc::new(keys),
@@ -126,9 +128,11 @@ impl Application {
             events: Arc::new(live::EventHub::default()),
             live: settings.live.clone(),
             sends,
+            read_audits,
         };
         live::start(&state, &settings.database.url, &settings.live);
         send_queue::start(&state, send_receiver, settings.database.url.backend());
+        ReadAudits::start(&state, read_audit_receiver);
         webhooks::start(&state, &settings.webhooks)
             .map_err(|error| StartError::WebhookClient(error.to_string()))?;
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::web;
 use persistence::{DbConnection, Pool, StoreError};
 
+use crate::audit::ReadAudits;
 use crate::auth::tokens::TokenKeys;
 use crate::error::ApiError;
 use crate::limits::RateLimits;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub live: LiveSettings,
     /// Patients' messages to their conversations, stored in batches.
     pub sends: SendQueue,
+    /// The audit rows of reads, stored in batches.
+    pub read_audits: ReadAudits,
 }
 
 impl AppState {

@@ -82,6 +82,40 @@ async fn reads_and_writes_are_recorded_with_who_what_and_where() {
     assert!(!everything.raw.contains("Alice"), "no names either");
 }
 
+/// Reads' rows are stored in batches by a writer of their own: each read that was answered has
+/// its one row, with its own request id, however many arrive at once.
+#[tokio::test]
+async fn concurrent_reads_each_leave_their_own_row() {
+    const READS: usize = 24;
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let conversation = id(&app.patient_starts(&alice, "My knee hurts").await["conversation"]);
+    let path = format!("/v1/conversations/{conversation}/messages");
+
+    let reads = futures_util::future::join_all((0..READS).map(|_| app.get(&path, &rivera))).await;
+    let mut request_ids: Vec<String> = reads
+        .iter()
+        .map(|read| {
+            assert_eq!(read.status, StatusCode::OK, "{}", read.raw);
+            read.headers["x-request-id"].to_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut recorded: Vec<String> = audit_rows(
+        &app,
+        &admin,
+        &format!("target_id={conversation}&action=conversation.messages.read"),
+    )
+    .await
+    .iter()
+    .map(|row| row["request_id"].as_str().unwrap().to_owned())
+    .collect();
+    request_ids.sort();
+    recorded.sort();
+    assert_eq!(recorded, request_ids);
+}
+
 #[tokio::test]
 async fn refused_requests_leave_no_row() {
     let app = TestApp::spawn().await;
