@@ -9,7 +9,7 @@ use actix_web::{dev::Payload, get, web, FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, NaiveDateTime};
 use persistence::audit::{self, AuditEvent, AuditFilter, NewAuditEvent};
 use persistence::db::write_transaction;
-use persistence::{DbConnection, StoreError};
+use persistence::{Backend, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -120,26 +120,51 @@ impl Audit {
         })
     }
 
-    /// Runs a read and records it once it succeeded. The answer waits until the row is stored,
-    /// but the read's connection does not: the rows of concurrent reads are stored together
-    /// ([`ReadAudits`]).
+    /// Runs a read and records it once it succeeded; the answer waits until the row is stored.
+    /// On PostgreSQL the read's connection does not wait: the rows of concurrent reads are
+    /// stored together ([`ReadAudits`]).
     pub async fn read<T, F>(self, state: &AppState, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let value = state.db(work).await?;
-        state.read_audits.0.submit(self.0).await?;
-        Ok(value)
+        match &state.read_audits {
+            ReadAudits::Batched(queue) => {
+                let value = state.db(work).await?;
+                queue.submit(self.0).await?;
+                Ok(value)
+            }
+            ReadAudits::WithTheRead => {
+                state
+                    .db(move |conn| {
+                        let value = work(conn)?;
+                        self.record(conn)?;
+                        Ok(value)
+                    })
+                    .await
+            }
+        }
     }
 }
 
-/// Rows of reads that each request would otherwise commit alone, with a round trip and a flush
-/// of the write-ahead log of its own: with them, staff reading timelines at eight clients got
-/// half the requests through that they did without any audit row (BENCHMARKS.md). A row's
-/// writer stores it with the others queued beside it, in one statement.
+/// Where reads' audit rows are written.
+///
+/// On PostgreSQL, by a writer that stores every row queued at the moment with one statement:
+/// committed alone, with a round trip and a flush of the write-ahead log each, the rows cost
+/// timelines read by eight clients a third to a half of their throughput, and the sends beside
+/// reads went 13–34 % faster with them batched (BENCHMARKS.md item 20).
+///
+/// On SQLite, by each read on its own connection: its one write lock has no queue, and a
+/// single writer holding every read's row lost the lock to the sends' writer for a second at a
+/// time in the mixed workload, where a reader of its own each had a chance at it (item 20).
 #[derive(Clone)]
-pub struct ReadAudits(BatchQueue<NewAuditEvent, ()>);
+pub enum ReadAudits {
+    Batched(BatchQueue<NewAuditEvent, ()>),
+    WithTheRead,
+}
+
+/// Rows waiting for the writer, handed to [`ReadAudits::start`] once the state exists.
+pub type ReadAuditReceiver = BatchReceiver<NewAuditEvent, ()>;
 
 /// One writer: reads queue their rows only briefly, and a second writer split them into batches
 /// of one or two, paying a commit for each (BENCHMARKS.md).
@@ -150,12 +175,17 @@ const READ_AUDIT_BATCH_LIMIT: usize = 256;
 const READ_AUDIT_QUEUE_LIMIT: usize = 4096;
 
 impl ReadAudits {
-    pub fn new() -> (ReadAudits, BatchReceiver<NewAuditEvent, ()>) {
-        let (queue, receiver) = BatchQueue::holding(READ_AUDIT_QUEUE_LIMIT);
-        (ReadAudits(queue), receiver)
+    pub fn new(backend: Backend) -> (ReadAudits, Option<ReadAuditReceiver>) {
+        match backend {
+            Backend::Postgres => {
+                let (queue, receiver) = BatchQueue::holding(READ_AUDIT_QUEUE_LIMIT);
+                (ReadAudits::Batched(queue), Some(receiver))
+            }
+            Backend::Sqlite => (ReadAudits::WithTheRead, None),
+        }
     }
 
-    pub fn start(state: &AppState, receiver: BatchReceiver<NewAuditEvent, ()>) {
+    pub fn start(state: &AppState, receiver: ReadAuditReceiver) {
         batches::start(
             state,
             receiver,

@@ -115,7 +115,8 @@ impl Application {
         let summarizer = Summarizer::new(settings.llm.as_ref())
             .map_err(|error| StartError::LlmClient(error.to_string()))?;
         let (sends, send_receiver) = SendQueue::new();
-        let (read_audits, read_audit_receiver) = ReadAudits::new();
+        let backend = settings.database.url.backend();
+        let (read_audits, read_audit_receiver) = ReadAudits::new(backend);
         let state = AppState {
             pool,
             keys: Arc::new(keys),
@@ -131,8 +132,10 @@ impl Application {
             read_audits,
         };
         live::start(&state, &settings.database.url, &settings.live);
-        send_queue::start(&state, send_receiver, settings.database.url.backend());
-        ReadAudits::start(&state, read_audit_receiver);
+        send_queue::start(&state, send_receiver, backend);
+        if let Some(receiver) = read_audit_receiver {
+            ReadAudits::start(&state, receiver);
+        }
         webhooks::start(&state, &settings.webhooks)
             .map_err(|error| StartError::WebhookClient(error.to_string()))?;
         let listener = TcpListener::bind(settings.bind).map_err(|cause| StartError::Bind {

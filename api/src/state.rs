@@ -28,7 +28,7 @@ pub struct AppState {
     pub live: LiveSettings,
     /// Patients' messages to their conversations, stored in batches.
     pub sends: SendQueue,
-    /// The audit rows of reads, stored in batches.
+    /// Where reads' audit rows are written: in batches on PostgreSQL.
     pub read_audits: ReadAudits,
 }
 

@@ -82,8 +82,9 @@ async fn reads_and_writes_are_recorded_with_who_what_and_where() {
     assert!(!everything.raw.contains("Alice"), "no names either");
 }
 
-/// Reads' rows are stored in batches by a writer of their own: each read that was answered has
-/// its one row, with its own request id, however many arrive at once.
+/// On PostgreSQL reads' rows are stored in batches by a writer of their own (on SQLite each read
+/// stores its own): each read that was answered has its one row, with its own request id,
+/// however many arrive at once.
 #[tokio::test]
 async fn concurrent_reads_each_leave_their_own_row() {
     const READS: usize = 24;
