@@ -1,8 +1,8 @@
 //! Writes that many requests hand to a few writers, each storing all that are queued at once:
 //! on PostgreSQL a write's cost is its round trips and its commit more than its rows, so a batch
-//! pays them once for many requests. Patients' sends ([`crate::send_queue`]) and the audit rows
-//! of reads ([`crate::audit::ReadAudits`]) go this way. Each request still gets its own outcome,
-//! and only once its write is stored.
+//! pays them once for many requests. Patients' sends ([`crate::send_queue`]) go this way, and on
+//! PostgreSQL the audit rows of reads ([`crate::audit::ReadAudits`]). Each request still gets its
+//! own outcome, and only once its write is stored.
 //!
 //! Nothing waits for a batch to fill: a writer takes what is queued the moment it is free, so a
 //! lone write is stored at once, and under load the batches grow by themselves.
