@@ -178,7 +178,10 @@ impl ReadAudits {
     pub fn new(backend: Backend) -> (ReadAudits, Option<ReadAuditReceiver>) {
         match backend {
             Backend::Postgres => {
-                let (queue, receiver) = BatchQueue::holding(READ_AUDIT_QUEUE_LIMIT);
+                let (queue, receiver) = BatchQueue::holding(
+                    READ_AUDIT_QUEUE_LIMIT,
+                    "The server is busy recording reads; retry shortly.",
+                );
                 (ReadAudits::Batched(queue), Some(receiver))
             }
             Backend::Sqlite => (ReadAudits::WithTheRead, None),

@@ -28,12 +28,15 @@ struct Queued<T, R> {
 /// The requests' end of a queue.
 pub struct BatchQueue<T, R> {
     sender: mpsc::Sender<Queued<T, R>>,
+    /// What a client is told when the queue is full.
+    busy: &'static str,
 }
 
 impl<T, R> Clone for BatchQueue<T, R> {
     fn clone(&self) -> Self {
         BatchQueue {
             sender: self.sender.clone(),
+            busy: self.busy,
         }
     }
 }
@@ -43,10 +46,10 @@ pub struct BatchReceiver<T, R>(mpsc::Receiver<Queued<T, R>>);
 
 impl<T, R> BatchQueue<T, R> {
     /// A queue where at most `limit` items wait for a writer; past that the server is behind by
-    /// seconds, and a client is better told to retry (503) than left waiting.
-    pub fn holding(limit: usize) -> (BatchQueue<T, R>, BatchReceiver<T, R>) {
+    /// seconds, and a client is better told to retry (503, with `busy`) than left waiting.
+    pub fn holding(limit: usize, busy: &'static str) -> (BatchQueue<T, R>, BatchReceiver<T, R>) {
         let (sender, receiver) = mpsc::channel(limit);
-        (BatchQueue { sender }, BatchReceiver(receiver))
+        (BatchQueue { sender, busy }, BatchReceiver(receiver))
     }
 
     /// Queues `item` and waits until a writer has stored it (or refused it).
@@ -55,11 +58,10 @@ impl<T, R> BatchQueue<T, R> {
         self.sender
             .try_send(Queued { item, reply })
             .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => ApiError::new(
-                    ProblemKind::Unavailable,
-                    "The server is busy storing writes; retry shortly.",
-                )
-                .with_header(header::RETRY_AFTER, HeaderValue::from(1)),
+                mpsc::error::TrySendError::Full(_) => {
+                    ApiError::new(ProblemKind::Unavailable, self.busy)
+                        .with_header(header::RETRY_AFTER, HeaderValue::from(1))
+                }
                 mpsc::error::TrySendError::Closed(_) => {
                     ApiError::internal("the batch writers have stopped")
                 }
@@ -81,7 +83,7 @@ pub fn start<T, R>(
     batch_limit: usize,
     write: WriteBatch<T, R>,
 ) where
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     R: Send + 'static,
 {
     let receiver = Arc::new(Mutex::new(receiver.0));
@@ -101,7 +103,7 @@ async fn write_forever<T, R>(
     batch_limit: usize,
     write: WriteBatch<T, R>,
 ) where
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     R: Send + 'static,
 {
     while let Some(batch) = next_batch(&receiver, batch_limit).await {
@@ -148,7 +150,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_with_retry_after_and_keeps_what_it_holds() {
-        let (queue, receiver) = BatchQueue::<&'static str, ()>::holding(1);
+        let (queue, receiver) =
+            BatchQueue::<&'static str, ()>::holding(1, "Busy with the first item.");
         // No writer runs, so the first item stays queued and waits for its answer.
         let waiting = tokio::spawn({
             let queue = queue.clone();
@@ -158,7 +161,12 @@ mod tests {
             tokio::task::yield_now().await;
         }
 
-        let refused = queue.submit("second").await.unwrap_err().error_response();
+        let refused = queue.submit("second").await.unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "service_unavailable: Busy with the first item."
+        );
+        let refused = refused.error_response();
         assert_eq!(
             refused.status(),
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE

@@ -39,7 +39,10 @@ pub struct SendQueue(BatchQueue<PendingPost, Sent>);
 
 impl SendQueue {
     pub fn new() -> (SendQueue, BatchReceiver<PendingPost, Sent>) {
-        let (queue, receiver) = BatchQueue::holding(QUEUE_LIMIT);
+        let (queue, receiver) = BatchQueue::holding(
+            QUEUE_LIMIT,
+            "The server is busy storing messages; retry shortly.",
+        );
         (SendQueue(queue), receiver)
     }
 
