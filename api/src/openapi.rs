@@ -154,7 +154,9 @@ fn add_common_responses(operation: &mut Operation, has_path_parameters: bool) {
         ensure(
             responses,
             503,
-            "`service_unavailable`: the database cannot be reached; retry after `Retry-After` seconds",
+            "`service_unavailable`: the server cannot take the request now (the database cannot be \
+             reached, or more work is waiting for it than the server queues); retry after \
+             `Retry-After` seconds",
         );
     }
     for status in [429, 503] {
