@@ -138,7 +138,7 @@ impl Audit {
                 state
                     .db(move |conn| {
                         let value = work(conn)?;
-                        self.record(conn)?;
+                        write_transaction(conn, |conn| self.record(conn))?;
                         Ok(value)
                     })
                     .await
@@ -154,9 +154,10 @@ impl Audit {
 /// timelines read by eight clients a third to a half of their throughput, and the sends beside
 /// reads went 13–34 % faster with them batched (BENCHMARKS.md item 20).
 ///
-/// On SQLite, by each read on its own connection: its one write lock has no queue, and a
-/// single writer holding every read's row lost the lock to the sends' writer for a second at a
-/// time in the mixed workload, where a reader of its own each had a chance at it (item 20).
+/// On SQLite, by each read on its own connection, in its turn among the process's writers
+/// (`write_transaction`). Before those queued, a single writer holding every read's row lost
+/// SQLite's lock to the sends' writer for a second at a time in the mixed workload, where a
+/// reader of its own each had a chance at it (item 20).
 #[derive(Clone)]
 pub enum ReadAudits {
     Batched(BatchQueue<NewAuditEvent, ()>),
