@@ -9,12 +9,16 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{self, HeaderValue};
 use persistence::DbConnection;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::error::{ApiError, ProblemKind};
+use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Seconds a client refused by a full queue should wait: the writers are at work and drain a
+/// full queue within seconds at the rates BENCHMARKS.md measured, so a retry soon finds room
+/// (an unreachable database is given five).
+const FULL_QUEUE_RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Stores a batch on one connection: one outcome per item, in order.
 pub type WriteBatch<T, R> = fn(&AppState, &mut DbConnection, &[T]) -> Vec<Result<R, ApiError>>;
@@ -59,8 +63,7 @@ impl<T, R> BatchQueue<T, R> {
             .try_send(Queued { item, reply })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => {
-                    ApiError::new(ProblemKind::Unavailable, self.busy)
-                        .with_header(header::RETRY_AFTER, HeaderValue::from(1))
+                    ApiError::retry_later(self.busy, FULL_QUEUE_RETRY_AFTER_SECONDS)
                 }
                 mpsc::error::TrySendError::Closed(_) => {
                     ApiError::internal("the batch writers have stopped")
@@ -144,6 +147,7 @@ async fn next_batch<T, R>(
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::header;
     use actix_web::ResponseError;
 
     use super::*;

@@ -222,14 +222,18 @@ impl ApiError {
         error
     }
 
+    /// 503 `service_unavailable`: the server cannot take the request now; `Retry-After` says
+    /// in how many seconds to try again, as the spec promises of every 503.
+    pub fn retry_later(detail: impl Into<String>, seconds: u32) -> Self {
+        Self::new(ProblemKind::Unavailable, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    /// The database cannot be reached (the pool has no connection for it, or it dropped one).
     pub fn unavailable(cause: impl fmt::Display) -> Self {
-        let mut error = Self::new(
-            ProblemKind::Unavailable,
+        let mut error = Self::retry_later(
             "The database cannot be reached right now; retry shortly.",
-        )
-        .with_header(
-            header::RETRY_AFTER,
-            HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            UNAVAILABLE_RETRY_AFTER_SECONDS,
         );
         error.internal = Some(cause.to_string());
         error
