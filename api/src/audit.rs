@@ -155,9 +155,9 @@ impl Audit {
 /// reads went 13–34 % faster with them batched (BENCHMARKS.md item 20).
 ///
 /// On SQLite, by each read on its own connection, in its turn among the process's writers
-/// (`write_transaction`). Before those queued, a single writer holding every read's row lost
-/// SQLite's lock to the sends' writer for a second at a time in the mixed workload, where a
-/// reader of its own each had a chance at it (item 20).
+/// (`write_transaction`): a single writer of every read's row lost SQLite's lock to the sends'
+/// writer for a second at a time before the writers queued (item 20), and measured no better
+/// than this since (item 21).
 #[derive(Clone)]
 pub enum ReadAudits {
     Batched(BatchQueue<NewAuditEvent, ()>),

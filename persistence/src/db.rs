@@ -16,7 +16,8 @@ use crate::{live, StoreError};
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
-/// How long a SQLite writer waits for the write lock before failing with "database is locked".
+/// How long a SQLite writer waits for its turn among the process's writers, and then as long
+/// again for SQLite's lock, before failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
 /// SQLite's writers wait for its one write lock by polling: the busy handler sleeps up to 100 ms
@@ -215,8 +216,8 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
 /// Runs `work` in a write transaction. On SQLite the transaction waits for its turn among the
 /// process's writers ([`SQLITE_WRITERS`]) and starts with `BEGIN IMMEDIATE`, so it takes the
 /// write lock up front; a deferred transaction that reads first and writes later fails with
-/// "database is locked" under load whatever the timeout. Every SQLite write that competes for
-/// the lock under load goes through here, or it would poll for the lock beside the queue.
+/// "database is locked" under load whatever the timeout. SQLite's writes all go through here: one
+/// that did not would poll for the lock beside the queue, and rarely find it free.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,

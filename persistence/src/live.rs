@@ -15,6 +15,7 @@ use domain::routing::Team;
 use serde_json::{json, Value};
 
 use crate::conversations::{message_kind, ConversationRow, MessageRow};
+use crate::db::write_transaction;
 use crate::schema::inbox_events;
 use crate::{now, DbConnection, StoreError};
 
@@ -249,12 +250,15 @@ pub fn log_bounds(conn: &mut DbConnection) -> Result<(i64, Option<i64>), StoreEr
     Ok((newest.unwrap_or(0), oldest))
 }
 
-/// Deletes the events recorded before `cutoff`; returns how many.
+/// Deletes the events recorded before `cutoff`; returns how many. In a write transaction, so
+/// that on SQLite it takes its turn for the lock instead of polling beside the queue.
 pub fn prune(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, StoreError> {
-    Ok(
-        diesel::delete(inbox_events::table.filter(inbox_events::created_at.lt(cutoff)))
-            .execute(conn)?,
-    )
+    write_transaction(conn, |conn| {
+        Ok(
+            diesel::delete(inbox_events::table.filter(inbox_events::created_at.lt(cutoff)))
+                .execute(conn)?,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -218,42 +218,46 @@ pub enum Attempt {
     },
 }
 
+/// Records a delivery attempt. In a write transaction, so that on SQLite it takes its turn for
+/// the lock instead of polling beside the queue, where a lost update would send it again.
 pub fn record_attempt(
     conn: &mut DbConnection,
     delivery_id: &str,
     attempt: &Attempt,
 ) -> Result<(), StoreError> {
-    let target = webhook_deliveries::table.find(delivery_id);
-    let attempts = webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1);
-    match attempt {
-        Attempt::Delivered { status_code } => diesel::update(target)
-            .set((
-                attempts,
-                webhook_deliveries::status.eq(status::DELIVERED),
-                webhook_deliveries::last_status_code.eq(Some(*status_code)),
-                webhook_deliveries::last_error.eq(None::<String>),
-                webhook_deliveries::delivered_at.eq(Some(now())),
-            ))
-            .execute(conn)?,
-        Attempt::Failed {
-            status_code,
-            error,
-            retry_at,
-        } => diesel::update(target)
-            .set((
-                attempts,
-                webhook_deliveries::status.eq(if retry_at.is_some() {
-                    status::PENDING
-                } else {
-                    status::FAILED
-                }),
-                webhook_deliveries::next_attempt_at.eq(retry_at.unwrap_or_else(now)),
-                webhook_deliveries::last_status_code.eq(*status_code),
-                webhook_deliveries::last_error.eq(Some(error)),
-            ))
-            .execute(conn)?,
-    };
-    Ok(())
+    write_transaction(conn, |conn| {
+        let target = webhook_deliveries::table.find(delivery_id);
+        let attempts = webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1);
+        match attempt {
+            Attempt::Delivered { status_code } => diesel::update(target)
+                .set((
+                    attempts,
+                    webhook_deliveries::status.eq(status::DELIVERED),
+                    webhook_deliveries::last_status_code.eq(Some(*status_code)),
+                    webhook_deliveries::last_error.eq(None::<String>),
+                    webhook_deliveries::delivered_at.eq(Some(now())),
+                ))
+                .execute(conn)?,
+            Attempt::Failed {
+                status_code,
+                error,
+                retry_at,
+            } => diesel::update(target)
+                .set((
+                    attempts,
+                    webhook_deliveries::status.eq(if retry_at.is_some() {
+                        status::PENDING
+                    } else {
+                        status::FAILED
+                    }),
+                    webhook_deliveries::next_attempt_at.eq(retry_at.unwrap_or_else(now)),
+                    webhook_deliveries::last_status_code.eq(*status_code),
+                    webhook_deliveries::last_error.eq(Some(error)),
+                ))
+                .execute(conn)?,
+        };
+        Ok(())
+    })
 }
 
 /// The organization's deliveries, newest first, after `before_id` (an earlier page's last).
