@@ -91,6 +91,14 @@ impl Audit {
         audit::record(conn, &self.0)
     }
 
+    /// Records the row in a write transaction of its own, for a caller outside one: on SQLite
+    /// that is what makes it take its turn for the write lock instead of polling for it.
+    /// `record` stays the way for callers already in a transaction, which would otherwise pay
+    /// for a savepoint.
+    pub fn record_alone(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        write_transaction(conn, |conn| self.record(conn))
+    }
+
     /// Runs a change and records it in the same transaction: both commit or neither.
     pub fn write<T>(
         &self,
@@ -138,7 +146,7 @@ impl Audit {
                 state
                     .db(move |conn| {
                         let value = work(conn)?;
-                        write_transaction(conn, |conn| self.record(conn))?;
+                        self.record_alone(conn)?;
                         Ok(value)
                     })
                     .await

@@ -333,11 +333,10 @@ mod tests {
 
     /// A writer that asks for SQLite's lock while another keeps taking it gets the next turn.
     /// Without the queue SQLite's busy handler polls, the writer that asks again at once wins
-    /// every time, and the waiting one fails with "database is locked" after the busy timeout
-    /// (in each of four runs; with the queue it was overtaken once or twice at most).
+    /// every time, and the waiting one fails with "database is locked" after the busy timeout.
     #[test]
     fn a_waiting_sqlite_writer_is_not_overtaken_by_one_that_keeps_writing() {
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
         use std::sync::Arc;
 
         let dir = tempfile::tempdir().unwrap();
@@ -347,14 +346,16 @@ mod tests {
         conn.batch_execute("CREATE TABLE taken (turn INTEGER)")
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
+        let turns_begun = Arc::new(AtomicU64::new(0));
         let writer = std::thread::spawn({
-            let (pool, stop) = (pool.clone(), stop.clone());
+            let (pool, stop, turns_begun) = (pool.clone(), stop.clone(), turns_begun.clone());
             move || {
                 let mut conn = pool.get().unwrap();
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::SeqCst) {
                     write_transaction(&mut conn, |c| {
+                        turns_begun.fetch_add(1, Ordering::SeqCst);
                         c.batch_execute("INSERT INTO taken VALUES (1)")?;
-                        // Holds the lock as a batch of sends does, and frees it for a moment.
+                        // The work of a batch of sends, during which the lock stays taken.
                         std::thread::sleep(Duration::from_millis(2));
                         Ok::<_, diesel::result::Error>(())
                     })
@@ -362,35 +363,30 @@ mod tests {
                 }
             }
         });
-        let turns_taken = |conn: &mut DbConnection| -> i64 {
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "(SELECT COUNT(*) FROM taken)",
-            ))
-            .get_result(conn)
-            .unwrap()
-        };
-        while turns_taken(&mut conn) < 10 {
-            std::thread::yield_now();
-        }
         let mut most_overtaken = 0;
+        let mut last_seen = 0;
         for _ in 0..50 {
-            let asked_after = turns_taken(&mut conn);
-            let overtaken = write_transaction(&mut conn, |c| {
-                Ok::<_, diesel::result::Error>(turns_taken(c) - asked_after)
+            // Asks only once the other writer has begun a turn since this one's: so each ask
+            // meets the lock taken by a writer that takes it back to back, as a claim meets the
+            // sends' writer, and without the queue would poll for it through SQLite's busy
+            // handler until the timeout.
+            while turns_begun.load(Ordering::SeqCst) == last_seen {
+                std::thread::yield_now();
+            }
+            let asked_after = turns_begun.load(Ordering::SeqCst);
+            last_seen = write_transaction(&mut conn, |_| {
+                Ok::<_, diesel::result::Error>(turns_begun.load(Ordering::SeqCst))
             })
             .unwrap();
-            most_overtaken = most_overtaken.max(overtaken);
-            // Lets the other writer find the lock free and take it back to back again, so that
-            // each ask meets it held, as a claim meets the sends' writer.
-            std::thread::sleep(Duration::from_millis(5));
+            most_overtaken = most_overtaken.max(last_seen - asked_after);
         }
-        stop.store(true, Ordering::Relaxed);
+        stop.store(true, Ordering::SeqCst);
         writer.join().unwrap();
-        // One turn is the other writer's transaction under way when this one asked; the margin
-        // is for this thread being descheduled between counting and asking.
+        // With the queue the other writer begins no turn while this one waits; the margin is
+        // for this thread being descheduled between reading the count and asking.
         assert!(
-            most_overtaken <= 25,
-            "the other writer took {most_overtaken} turns while this one waited"
+            most_overtaken <= 10,
+            "the other writer began {most_overtaken} turns while this one waited"
         );
     }
 }

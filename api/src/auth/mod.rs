@@ -240,9 +240,7 @@ pub async fn issue_token(
                         credential.principal_kind.as_str(),
                     )
                 });
-                // In a write transaction, so that on SQLite it takes its turn for the lock.
-                let failed = Audit::sign_in(&context, "auth.sign_in_failed", actor);
-                write_transaction(conn, |conn| failed.record(conn))?;
+                Audit::sign_in(&context, "auth.sign_in_failed", actor).record_alone(conn)?;
                 Err(invalid_credentials())
             }
         })
