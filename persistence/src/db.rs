@@ -345,7 +345,17 @@ mod tests {
         let mut conn = pool.get().unwrap();
         conn.batch_execute("CREATE TABLE taken (turn INTEGER)")
             .unwrap();
+        /// Stops the other writer however this test ends: left running, it would hold the
+        /// process-wide queue against the other tests.
+        struct StopsOnDrop(Arc<AtomicBool>);
+        impl Drop for StopsOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+
         let stop = Arc::new(AtomicBool::new(false));
+        let stop_writer = StopsOnDrop(stop.clone());
         let turns_begun = Arc::new(AtomicU64::new(0));
         let writer = std::thread::spawn({
             let (pool, stop, turns_begun) = (pool.clone(), stop.clone(), turns_begun.clone());
@@ -371,6 +381,7 @@ mod tests {
             // sends' writer, and without the queue would poll for it through SQLite's busy
             // handler until the timeout.
             while turns_begun.load(Ordering::SeqCst) == last_seen {
+                assert!(!writer.is_finished(), "the other writer stopped");
                 std::thread::yield_now();
             }
             let asked_after = turns_begun.load(Ordering::SeqCst);
@@ -380,12 +391,12 @@ mod tests {
             .unwrap();
             most_overtaken = most_overtaken.max(last_seen - asked_after);
         }
-        stop.store(true, Ordering::SeqCst);
+        drop(stop_writer);
         writer.join().unwrap();
         // With the queue the other writer begins no turn while this one waits; the margin is
         // for this thread being descheduled between reading the count and asking.
         assert!(
-            most_overtaken <= 10,
+            most_overtaken <= 25,
             "the other writer began {most_overtaken} turns while this one waited"
         );
     }
