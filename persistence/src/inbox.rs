@@ -292,7 +292,7 @@ impl<'a> TabSearch<'a> {
     ) -> Result<TabSearch<'a>, StoreError> {
         let tab = filter.tab;
         let words_are_rare = tab.status() == Status::Open
-            && !tab_parts(tab).iter().all(|part| part.is_caseload())
+            && tab_parts(tab).iter().any(|part| !part.is_caseload())
             && search::open_word_entries(conn, staff.organization_id, terms, RARE_WORD_ENTRIES)?
                 < RARE_WORD_ENTRIES;
         let only_the_tab_narrows = filter.urgent.is_none() && filter.patient_id.is_none();
@@ -326,10 +326,13 @@ impl<'a> TabSearch<'a> {
     ///
     /// Words that few open conversations hold skip the walk: their matches are collected at
     /// once. For `password` (in 288 of 30,000 open conversations) walking My Clinic's newest
-    /// 1,000 rows took 5–6 ms and collecting its matches takes 1.5–2 ms. Not in a caseload:
-    /// there the planner took the collection's list of ids as a condition on the part's own
-    /// index, whose id comes after urgency and activity, and so read the whole caseload from
-    /// the index once per id (570 times for `password`: 24 ms, where the walk takes 1.8 ms).
+    /// 1,000 rows took 5–6 ms and collecting its matches takes 1.5–2 ms. Not in a caseload,
+    /// whose walk is bounded by its size: there the planner took the collection's list of ids
+    /// as a condition on the index of the caller's claims, (claimed_by, status, urgent,
+    /// last_activity_at, id), and so read the whole caseload from it once per id (570 ids for
+    /// `password` on a database the benchmark's sends had touched: 24 ms, where the walk takes
+    /// 1.8 ms). The assigned part's walk costs more than its collection did (4.1 against 2.5
+    /// ms for 705 rows): the price of a plan that cannot go wrong.
     ///
     /// A closed-tab search for one word reads neither: the word's newest closed conversations
     /// are one range of the closed word table's index (migration 13). Several words, or a
@@ -360,7 +363,7 @@ impl<'a> TabSearch<'a> {
             );
             return first_rows(conn, matching().filter(candidates), tab, wanted);
         }
-        if self.words_are_rare && !part.is_caseload() {
+        if self.words_are_rare {
             if let Some(keys) = self.match_keys(conn, matching())? {
                 return first_of(conn, tab, keys, wanted);
             }
