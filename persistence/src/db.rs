@@ -29,6 +29,35 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// a process opens several (the test suites) their writes merely take turns.
 static SQLITE_WRITERS: FairMutex<()> = parking_lot::const_fair_mutex(());
 
+/// SQLite connections refuse writes ("attempt to write a readonly database") except inside
+/// [`write_transaction`] and migrations, so that a write that bypassed the writers' queue and
+/// `BEGIN IMMEDIATE` fails in the first test that makes it, instead of waiting out SQLite's
+/// busy handler under load. Nothing else enforces it: Diesel has no hook on a connection's writes.
+const SQLITE_READ_ONLY: &str = "PRAGMA query_only = ON;";
+const SQLITE_WRITABLE: &str = "PRAGMA query_only = OFF;";
+
+/// Runs `work` with writes allowed on a SQLite connection, read-only again afterwards whatever
+/// its outcome; on PostgreSQL it just runs `work`.
+fn sqlite_writes<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return work(conn);
+    };
+    sqlite.batch_execute(SQLITE_WRITABLE)?;
+    let outcome = work(conn);
+    // A connection that stays writable has lost only the check, and r2d2 would keep it: so a
+    // failure here fails the call only when the work itself succeeded.
+    let read_only = conn.batch_execute(SQLITE_READ_ONLY);
+    let value = outcome?;
+    read_only?;
+    Ok(value)
+}
+
 /// A turn in [`SQLITE_WRITERS`], waited for as long as SQLite's busy timeout. Past it the writer
 /// goes on without one, and SQLite's own wait decides, as it did before the queue.
 fn sqlite_write_turn() -> Option<FairMutexGuard<'static, ()>> {
@@ -119,9 +148,11 @@ impl DatabaseUrl {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the one writer; the busy timeout makes writers queue
                 // instead of failing; SQLite leaves foreign keys off unless asked, per connection.
+                // Read-only until a write transaction lifts it (see `sqlite_writes`).
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     {SQLITE_READ_ONLY}"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -199,12 +230,14 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    let applied = match conn {
-        DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
-        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
-    }
-    .map_err(|source| StoreError::Migration(source.to_string()))?;
-    Ok(applied.len())
+    sqlite_writes(conn, |conn| {
+        let applied = match conn {
+            DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+            DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+        }
+        .map_err(|source| StoreError::Migration(source.to_string()))?;
+        Ok(applied.len())
+    })
 }
 
 /// One round trip to the database, for readiness.
@@ -217,7 +250,8 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
 /// process's writers ([`SQLITE_WRITERS`]) and starts with `BEGIN IMMEDIATE`, so it takes the
 /// write lock up front; a deferred transaction that reads first and writes later fails with
 /// "database is locked" under load whatever the timeout. SQLite's writes all go through here: one
-/// that did not would poll for the lock beside the queue, and rarely find it free.
+/// that did not would poll for the lock beside the queue, and rarely find it free; SQLite
+/// connections refuse it ([`SQLITE_READ_ONLY`]).
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -230,13 +264,31 @@ where
             .transaction_depth(),
         Ok(Some(_))
     );
+    if nested {
+        // Inside a transaction the lock is already held and writes allowed; the begin makes a
+        // savepoint.
+        return in_transaction(conn, true, work);
+    }
     // Held until the transaction has committed or rolled back.
     let _turn = match conn {
-        DbConnection::Sqlite(_) if !nested => sqlite_write_turn(),
-        _ => None,
+        DbConnection::Sqlite(_) => sqlite_write_turn(),
+        DbConnection::Postgresql(_) => None,
     };
+    sqlite_writes(conn, |conn| in_transaction(conn, false, work))
+}
+
+/// Begins a transaction (or, when `nested`, a savepoint), runs `work` and commits, or rolls back
+/// when it fails; the events `work` queued for the live log are appended before the outermost
+/// commit.
+fn in_transaction<T, E>(
+    conn: &mut DbConnection,
+    nested: bool,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
     match conn {
-        // Inside a transaction the lock is already held; the begin below makes a savepoint.
         DbConnection::Sqlite(sqlite) if !nested => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         }
@@ -311,24 +363,62 @@ mod tests {
         assert_eq!(url.redacted(), "postgres://inbox:***@db:5432/inbox");
     }
 
-    #[test]
-    fn failed_write_transaction_rolls_back_on_sqlite() {
+    /// A pool on a new SQLite file holding the table `create` makes; the file goes with the
+    /// directory.
+    fn sqlite_pool_with(create: &str) -> (tempfile::TempDir, Pool) {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::parse(dir.path().join("t.db").to_str().unwrap()).unwrap();
-        let mut conn = url.establish().unwrap();
-        conn.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
-        let failed: Result<(), diesel::result::Error> = write_transaction(&mut conn, |c| {
-            c.batch_execute("INSERT INTO t VALUES (1)")?;
-            Err(diesel::result::Error::RollbackTransaction)
-        });
-        assert!(failed.is_err());
-        write_transaction(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (2)")).unwrap();
-        let count: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        let pool = build_pool(&url, &PoolOptions::default());
+        write_transaction(&mut pool.get().unwrap(), |c| c.batch_execute(create)).unwrap();
+        (dir, pool)
+    }
+
+    fn rows_of_t(conn: &mut DbConnection) -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "(SELECT COUNT(*) FROM t)",
         ))
-        .get_result(&mut conn)
-        .unwrap();
-        assert_eq!(count, 1);
+        .get_result(conn)
+        .unwrap()
+    }
+
+    fn fail_after_inserting_into_t(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+        write_transaction(conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        })
+    }
+
+    #[test]
+    fn failed_write_transaction_rolls_back_on_sqlite() {
+        let (_dir, pool) = sqlite_pool_with("CREATE TABLE t (x INTEGER)");
+        let mut conn = pool.get().unwrap();
+        assert!(fail_after_inserting_into_t(&mut conn).is_err());
+        write_transaction(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (2)")).unwrap();
+        assert_eq!(rows_of_t(&mut conn), 1);
+    }
+
+    #[test]
+    fn sqlite_connections_write_only_in_write_transactions() {
+        let (_dir, pool) = sqlite_pool_with("CREATE TABLE t (x INTEGER)");
+        let mut conn = pool.get().unwrap();
+        let refused = |conn: &mut DbConnection| {
+            let outside = conn.batch_execute("INSERT INTO t VALUES (1)");
+            matches!(outside, Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("readonly"))
+        };
+        assert!(refused(&mut conn), "a write outside a write transaction");
+        assert!(fail_after_inserting_into_t(&mut conn).is_err());
+        assert!(
+            refused(&mut conn),
+            "a write after a failed write transaction"
+        );
+        assert!(run_migrations(&mut conn).unwrap() > 0);
+        assert!(refused(&mut conn), "a write after the migrations");
+        assert_eq!(
+            rows_of_t(&mut conn),
+            0,
+            "reads work, and nothing was written"
+        );
     }
 
     /// A writer that asks for SQLite's lock while another keeps taking it gets the next turn.
@@ -339,12 +429,8 @@ mod tests {
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
         use std::sync::Arc;
 
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::parse(dir.path().join("turns.db").to_str().unwrap()).unwrap();
-        let pool = build_pool(&url, &PoolOptions::default());
+        let (_dir, pool) = sqlite_pool_with("CREATE TABLE taken (turn INTEGER)");
         let mut conn = pool.get().unwrap();
-        conn.batch_execute("CREATE TABLE taken (turn INTEGER)")
-            .unwrap();
         /// Stops the other writer however this test ends: left running, it would hold the
         /// process-wide queue against the other tests.
         struct StopsOnDrop(Arc<AtomicBool>);

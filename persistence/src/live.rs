@@ -308,10 +308,12 @@ mod tests {
         let mut conn = pool.get().unwrap();
         run_migrations(&mut conn).unwrap();
         let organization_id = new_id();
-        conn.batch_execute(&format!(
-            "INSERT INTO organizations (id, name, created_at) \
-             VALUES ('{organization_id}', 'Test', '2026-01-01 00:00:00')"
-        ))
+        write_transaction(&mut conn, |conn| {
+            conn.batch_execute(&format!(
+                "INSERT INTO organizations (id, name, created_at) \
+                 VALUES ('{organization_id}', 'Test', '2026-01-01 00:00:00')"
+            ))
+        })
         .unwrap();
         let (kept, rolled_back_savepoint, kept_after, failed) = (
             conversation(&organization_id),

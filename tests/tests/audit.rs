@@ -4,6 +4,7 @@
 
 use diesel::RunQueryDsl;
 use http_tests::{id, Session, TestApp};
+use persistence::db::write_transaction;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -242,10 +243,16 @@ async fn the_log_is_append_only_and_paginates() {
     let pool = app.app_state.pool.clone();
     let tampering = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
-        let update =
-            diesel::sql_query("UPDATE audit_events SET action = 'nothing'").execute(&mut *conn);
-        let delete = diesel::sql_query("DELETE FROM audit_events").execute(&mut *conn);
-        (update.is_err(), delete.is_err())
+        // In write transactions, where SQLite connections may write: the refusal is the table's.
+        let mut tamper = |statement: &str| {
+            write_transaction(&mut conn, |conn| diesel::sql_query(statement).execute(conn))
+        };
+        let refused_as_append_only = |outcome: diesel::QueryResult<usize>| {
+            matches!(outcome, Err(error) if error.to_string().contains("append-only"))
+        };
+        let update = tamper("UPDATE audit_events SET action = 'nothing'");
+        let delete = tamper("DELETE FROM audit_events");
+        (refused_as_append_only(update), refused_as_append_only(delete))
     })
     .await
     .unwrap();

@@ -308,18 +308,21 @@ async fn open_tabs_list_urgent_first_then_recent_activity_in_stable_pages() {
     assert_counts_match_tabs(&app, &support).await;
 }
 
-/// Inserts `rows` into `table` 500 at a time (within both engines' limits on bind parameters).
-/// Diesel's batch insert is per backend, hence the match.
+/// Inserts `rows` into `table` 500 at a time (within both engines' limits on bind parameters),
+/// in one write transaction. Diesel's batch insert is per backend, hence the match.
 macro_rules! insert_in_chunks {
     ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(500) {
-            let insert = diesel::insert_into($table).values(chunk);
-            match &mut *$conn {
-                persistence::DbConnection::Postgresql(conn) => insert.execute(conn),
-                persistence::DbConnection::Sqlite(conn) => insert.execute(conn),
+        persistence::db::write_transaction(&mut *$conn, |conn| {
+            for chunk in $rows.chunks(500) {
+                let insert = diesel::insert_into($table).values(chunk);
+                match conn {
+                    persistence::DbConnection::Postgresql(conn) => insert.execute(conn),
+                    persistence::DbConnection::Sqlite(conn) => insert.execute(conn),
+                }?;
             }
-            .unwrap();
-        }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
     };
 }
 
@@ -556,10 +559,12 @@ async fn closed_search_keeps_to_the_callers_team() {
     let pool = app.app_state.pool.clone();
     let moved = newer.clone();
     tokio::task::spawn_blocking(move || {
-        diesel::update(conversations::table.filter(conversations::id.eq_any(moved)))
-            .set(conversations::team.eq("care_team"))
-            .execute(&mut pool.get().unwrap())
-            .unwrap();
+        persistence::db::write_transaction(&mut pool.get().unwrap(), |conn| {
+            diesel::update(conversations::table.filter(conversations::id.eq_any(moved)))
+                .set(conversations::team.eq("care_team"))
+                .execute(conn)
+        })
+        .unwrap();
     })
     .await
     .unwrap();

@@ -25,7 +25,7 @@ use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 use domain::roles::Role;
-use persistence::db::{build_pool, run_migrations};
+use persistence::db::{build_pool, run_migrations, write_transaction};
 use persistence::schema::conversations;
 use persistence::{DatabaseUrl, DbConnection};
 use serde::Deserialize;
@@ -392,14 +392,18 @@ impl Fixtures {
 /// write left dirty: otherwise the checkpoints that 1 M seeded messages set off (one to one and a
 /// half minutes of writes) ran under the read phases, and in each of three runs one read had a p99
 /// of 40–58 ms where its p95 was 10–19 ms. SQLite has no dead versions, and its VACUUM would
-/// renumber the rows its FTS5 indexes refer to.
+/// renumber the rows its FTS5 indexes refer to. PostgreSQL's VACUUM cannot run in a transaction;
+/// SQLite's ANALYZE writes its statistics, which its connections do only in a write transaction.
 fn settle(conn: &mut DbConnection, backend: persistence::Backend) -> BenchResult<()> {
-    let statements: &[&str] = match backend {
-        persistence::Backend::Postgres => &["VACUUM ANALYZE", "CHECKPOINT"],
-        persistence::Backend::Sqlite => &["ANALYZE"],
-    };
-    for statement in statements {
-        diesel::sql_query(*statement).execute(conn)?;
+    match backend {
+        persistence::Backend::Postgres => {
+            for statement in ["VACUUM ANALYZE", "CHECKPOINT"] {
+                diesel::sql_query(statement).execute(conn)?;
+            }
+        }
+        persistence::Backend::Sqlite => {
+            write_transaction(conn, |conn| diesel::sql_query("ANALYZE").execute(conn))?;
+        }
     }
     Ok(())
 }
