@@ -38,7 +38,7 @@ const SQLITE_WRITABLE: &str = "PRAGMA query_only = OFF;";
 
 /// Runs `work` with writes allowed on a SQLite connection, read-only again afterwards whatever
 /// its outcome; on PostgreSQL it just runs `work`.
-fn sqlite_writes<T, E>(
+fn with_sqlite_writes_allowed<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
@@ -50,12 +50,14 @@ where
     };
     sqlite.batch_execute(SQLITE_WRITABLE)?;
     let outcome = work(conn);
-    // A connection that stays writable has lost only the check, and r2d2 would keep it: so a
-    // failure here fails the call only when the work itself succeeded.
-    let read_only = conn.batch_execute(SQLITE_READ_ONLY);
-    let value = outcome?;
-    read_only?;
-    Ok(value)
+    // The work has committed or rolled back by now, so its outcome is the caller's answer either
+    // way. A connection left writable would keep no check for the rest of its life in the pool:
+    // marked broken, r2d2 discards it.
+    if conn.batch_execute(SQLITE_READ_ONLY).is_err() {
+        <DbConnection as TransactionManager<DbConnection>>::transaction_manager_status_mut(conn)
+            .set_in_error();
+    }
+    outcome
 }
 
 /// A turn in [`SQLITE_WRITERS`], waited for as long as SQLite's busy timeout. Past it the writer
@@ -148,7 +150,7 @@ impl DatabaseUrl {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the one writer; the busy timeout makes writers queue
                 // instead of failing; SQLite leaves foreign keys off unless asked, per connection.
-                // Read-only until a write transaction lifts it (see `sqlite_writes`).
+                // Read-only until a write transaction lifts it (see `with_sqlite_writes_allowed`).
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
@@ -230,7 +232,7 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    sqlite_writes(conn, |conn| {
+    with_sqlite_writes_allowed(conn, |conn| {
         let applied = match conn {
             DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
             DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
@@ -249,9 +251,9 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
 /// Runs `work` in a write transaction. On SQLite the transaction waits for its turn among the
 /// process's writers ([`SQLITE_WRITERS`]) and starts with `BEGIN IMMEDIATE`, so it takes the
 /// write lock up front; a deferred transaction that reads first and writes later fails with
-/// "database is locked" under load whatever the timeout. SQLite's writes all go through here: one
-/// that did not would poll for the lock beside the queue, and rarely find it free; SQLite
-/// connections refuse it ([`SQLITE_READ_ONLY`]).
+/// "database is locked" under load whatever the timeout. SQLite's writes all go through here, the
+/// migrations apart: one that did not would poll for the lock beside the queue, and rarely find
+/// it free, so SQLite connections refuse any other write ([`SQLITE_READ_ONLY`]).
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -265,8 +267,9 @@ where
         Ok(Some(_))
     );
     if nested {
-        // Inside a transaction the lock is already held and writes allowed; the begin makes a
-        // savepoint.
+        // Inside a write transaction the lock is already held and writes allowed; the begin
+        // makes a savepoint. Inside any other transaction a SQLite savepoint's writes are
+        // refused, as the connection's are.
         return in_transaction(conn, true, work);
     }
     // Held until the transaction has committed or rolled back.
@@ -274,7 +277,7 @@ where
         DbConnection::Sqlite(_) => sqlite_write_turn(),
         DbConnection::Postgresql(_) => None,
     };
-    sqlite_writes(conn, |conn| in_transaction(conn, false, work))
+    with_sqlite_writes_allowed(conn, |conn| in_transaction(conn, false, work))
 }
 
 /// Begins a transaction (or, when `nested`, a savepoint), runs `work` and commits, or rolls back
@@ -412,12 +415,14 @@ mod tests {
             refused(&mut conn),
             "a write after a failed write transaction"
         );
+        write_transaction(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (2)")).unwrap();
+        assert!(refused(&mut conn), "a write after a write transaction");
         assert!(run_migrations(&mut conn).unwrap() > 0);
         assert!(refused(&mut conn), "a write after the migrations");
         assert_eq!(
             rows_of_t(&mut conn),
-            0,
-            "reads work, and nothing was written"
+            1,
+            "reads work, and only the write transaction wrote"
         );
     }
 
