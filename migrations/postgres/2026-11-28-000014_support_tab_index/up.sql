@@ -1,0 +1,33 @@
+-- Every patient send rewrites its conversation's row with a new last_activity_at, and since
+-- almost every index of conversations holds that column, PostgreSQL writes a new entry into each
+-- index whose condition the row meets: no send is a HOT update. Three of those indexes held
+-- every conversation, where their readers read a sliver of them, and this migration with the
+-- five after it replaces them with indexes of only the rows read:
+--
+-- - conversations_team_tab_idx (organization_id, status, team, …) held every conversation. Its
+--   one reader is the Support tab (open Support conversations): My Clinic has its own index
+--   since migration 10, the closed tab reads conversations_status_activity_idx, and the count of
+--   unread conversations reads any index that begins (organization_id, status). Replaced by
+--   conversations_support_tab_idx, which holds only the Support tab.
+-- - conversations_assigned_tab_idx (assigned_to, status, …) held every conversation, those of
+--   nobody (NULL) and the closed ones too. Its readers are the assigned tab's first part and
+--   the release of a departing clinician's patients, both of open conversations assigned to
+--   someone. Replaced by conversations_assigned_open_idx (migration 16), which also holds the
+--   organization, so that counting the part reads the index alone.
+-- - conversations_claimed_tab_idx (claimed_by, status, …) held every conversation, unclaimed
+--   ones (NULL) too. Since migration 11 its one reader is the release of a departing
+--   colleague's claims, of any status. Replaced by conversations_claims_idx (migration 18),
+--   which holds the claims alone.
+--
+-- A send to an open, unclaimed care-team conversation of a patient with no clinician now writes
+-- four index entries for its conversation instead of seven. Measured at 1 M messages
+-- (BENCHMARKS.md, item 23): the three indexes shrink from 32 MB to 3 MB, and a send costs
+-- PostgreSQL about 2 % less CPU, inside the spread of one run to the next.
+--
+-- PostgreSQL only, as conversations_my_clinic_idx (migration 10) is: SQLite uses a partial index
+-- only when the query spells its condition with the same constants, and the inbox binds its
+-- values, so SQLite keeps the three full indexes. CONCURRENTLY (hence metadata.toml), so that
+-- building it does not hold up patients' sends; no IF NOT EXISTS, as in migration 11.
+CREATE INDEX CONCURRENTLY conversations_support_tab_idx
+    ON conversations (organization_id, urgent, last_activity_at, id)
+    WHERE status = 'open' AND team = 'support';
