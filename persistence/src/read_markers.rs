@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use domain::conversation::Status;
 
 use crate::conversations::{message_kind, StaffActor};
 use crate::db::write_transaction;
+use crate::fragment::fragment;
 use crate::schema::{conversations, messages, read_markers};
 use crate::{DbConnection, StoreError};
 
@@ -84,34 +86,39 @@ pub fn unread_counts(
 }
 
 /// How many open conversations the staff member may see hold a message they have not read.
+///
+/// Each conversation asks its messages whether one is unread, which an index probe from the
+/// caller's marker on answers at the first such message. Counting every unread message's
+/// conversation instead read every message of every open conversation and counted them
+/// distinct: at 1 M messages (30,000 open conversations) that took 1.4 s of each
+/// `GET /v1/inbox/counts`, which the live stream also computes after its events.
 pub fn unread_conversations(
     conn: &mut DbConnection,
     staff: &StaffActor<'_>,
 ) -> Result<i64, StoreError> {
-    let mut query = messages::table
-        .inner_join(conversations::table)
+    let holds_unread_message = fragment::<Bool>(format!(
+        "EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id \
+         AND messages.kind <> '{}' AND (messages.author_id IS NULL OR messages.author_id <> ",
+        message_kind::ACKNOWLEDGMENT
+    ))
+    .bind::<Text, _>(staff.id.to_owned())
+    .sql(
+        ") AND (read_markers.last_read_at IS NULL \
+         OR messages.created_at > read_markers.last_read_at))",
+    );
+    let mut query = conversations::table
         .left_join(
             read_markers::table.on(read_markers::conversation_id
-                .eq(messages::conversation_id)
+                .eq(conversations::id)
                 .and(read_markers::principal_id.eq(staff.id.to_owned()))),
         )
         .filter(conversations::organization_id.eq(staff.organization_id.to_owned()))
         .filter(conversations::status.eq(Status::Open.as_str()))
-        .filter(messages::kind.ne(message_kind::ACKNOWLEDGMENT))
-        .filter(
-            messages::author_id
-                .is_null()
-                .or(messages::author_id.ne(staff.id.to_owned())),
-        )
-        .filter(
-            read_markers::last_read_at.is_null().or(messages::created_at
-                .nullable()
-                .gt(read_markers::last_read_at.nullable())),
-        )
-        .select(diesel::dsl::count(messages::conversation_id).aggregate_distinct())
+        .filter(holds_unread_message)
+        .count()
         .into_boxed();
     if let Some(team) = staff.visible_team {
         query = query.filter(conversations::team.eq(team.as_str()));
     }
-    Ok(query.first(conn)?)
+    Ok(query.get_result(conn)?)
 }
