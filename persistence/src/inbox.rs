@@ -328,10 +328,10 @@ impl<'a> TabSearch<'a> {
     /// once. For `password` (in 288 of 30,000 open conversations) walking My Clinic's newest
     /// 1,000 rows took 5–6 ms and collecting its matches takes 1.5–2 ms. Not in a caseload,
     /// whose walk is bounded by its size: there the planner took the collection's list of ids
-    /// as a condition on the index of the caller's claims, (claimed_by, status, urgent,
-    /// last_activity_at, id), and so read the whole caseload from it once per id (570 ids for
-    /// `password` on a database the benchmark's sends had touched: 24 ms, where the walk takes
-    /// 1.8 ms). The assigned part's walk costs more than its collection did (4.1 against 2.5
+    /// as a condition on the index of the caller's claims of the time, (claimed_by, status,
+    /// urgent, last_activity_at, id), and so read the whole caseload from it once per id (570
+    /// ids for `password` on a database the benchmark's sends had touched: 24 ms, where the walk
+    /// takes 1.8 ms). The assigned part's walk costs more than its collection did (4.1 against 2.5
     /// ms for 705 rows): the price of a plan that cannot go wrong.
     ///
     /// A closed-tab search for one word reads neither: the word's newest closed conversations
