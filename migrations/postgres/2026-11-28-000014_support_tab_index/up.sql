@@ -2,7 +2,7 @@
 -- almost every index of conversations holds that column, PostgreSQL writes a new entry into each
 -- index whose condition the row meets: no send is a HOT update. Three of those indexes held
 -- every conversation, where their readers read a sliver of them, and this migration with the
--- five after it replaces them with indexes of only the rows read:
+-- six after it (to migration 20) replaces them with indexes of only the rows read:
 --
 -- - conversations_team_tab_idx (organization_id, status, team, …) held every conversation. Its
 --   readers are the Support tab (open Support conversations) and a support agent's closed tab
