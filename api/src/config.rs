@@ -73,6 +73,11 @@ pub struct LiveArgs {
     #[arg(long, env = "INBOX_EVENTS_POLL_MS", default_value_t = 2_000)]
     pub events_poll_ms: u64,
 
+    /// Least milliseconds between two `counts` events of a staff member's event stream while
+    /// changes keep coming (the first after a quiet spell goes out at once).
+    #[arg(long, env = "INBOX_EVENTS_COUNTS_MS", default_value_t = 2_000)]
+    pub events_counts_ms: u64,
+
     /// Seconds between keep-alive comments on an idle event stream.
     #[arg(long, env = "INBOX_EVENTS_HEARTBEAT_SECONDS", default_value_t = 15)]
     pub events_heartbeat_seconds: u64,
@@ -113,6 +118,10 @@ impl LiveArgs {
                 positive(self.events_retention_hours, "INBOX_EVENTS_RETENTION_HOURS")?
                     .saturating_mul(3600),
             ),
+            counts_interval: Duration::from_millis(positive(
+                self.events_counts_ms,
+                "INBOX_EVENTS_COUNTS_MS",
+            )?),
         };
         if self.webhook_max_attempts == 0 {
             return Err(ConfigError::Zero("INBOX_WEBHOOK_MAX_ATTEMPTS"));

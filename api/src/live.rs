@@ -21,6 +21,7 @@ use persistence::live::{self, Audience, InboxEventRow};
 use persistence::{DbConnection, Pool, StoreError};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -36,6 +37,10 @@ pub struct LiveSettings {
     pub heartbeat_interval: Duration,
     /// How long events are kept for resuming; older resume points get `resync`.
     pub retention: Duration,
+    /// Least time between two `counts` events of a stream. Counting reads every open
+    /// conversation the caller may see, so a busy clinic must not have each connected staff
+    /// member count again after every event.
+    pub counts_interval: Duration,
 }
 
 impl Default for LiveSettings {
@@ -44,6 +49,7 @@ impl Default for LiveSettings {
             poll_interval: Duration::from_secs(2),
             heartbeat_interval: Duration::from_secs(15),
             retention: Duration::from_secs(24 * 3600),
+            counts_interval: Duration::from_secs(2),
         }
     }
 }
@@ -214,8 +220,10 @@ fn unnamed_frame(kind: &str, data: &serde_json::Value) -> Bytes {
 ///
 /// Staff receive the changes of the conversations they may see — `conversation_created`,
 /// `message_created` (internal notes too), `claimed`, `released`, `closed`, `reopened`,
-/// `escalated`, `flagged_urgent`, `handed_off`, `routed`, `assigned`, `started` — each followed by
-/// a `counts` event with the caller's inbox counts. Patients receive `message_created` for the
+/// `escalated`, `flagged_urgent`, `handed_off`, `routed`, `assigned`, `started` — and `counts`
+/// events with the caller's inbox counts, fresh after those changes: at once after a quiet spell,
+/// at most every two seconds (the server's `INBOX_EVENTS_COUNTS_MS`) while changes keep coming,
+/// and always once after the last of them. Patients receive `message_created` for the
 /// messages and acknowledgments of their own conversations, nothing else. `data` is JSON with
 /// ids, kinds and states only (no message text, no names): fetch the resource to show it.
 ///
@@ -338,8 +346,18 @@ impl Stream {
         let mut poll = tokio::time::interval(settings.poll_interval);
         heartbeat.reset();
         poll.reset();
+        let mut counts = CountsSchedule::new(settings.counts_interval, Instant::now());
         loop {
-            after_id = self.deliver_new(after_id).await?;
+            let (last_sent_id, delivered) = self.deliver_new(after_id).await?;
+            after_id = last_sent_id;
+            if delivered && self.caller.role != Role::Patient {
+                counts.changed();
+            }
+            if counts.due_by(Instant::now()) {
+                self.send_counts().await?;
+                counts.sent(Instant::now());
+            }
+            let counts_due = counts.due_at();
             tokio::select! {
                 changed = wake.changed() => {
                     if changed.is_err() {
@@ -348,12 +366,13 @@ impl Stream {
                 }
                 _ = poll.tick() => {}
                 _ = heartbeat.tick() => self.send(Bytes::from_static(b": keep-alive\n\n")).await?,
+                _ = tokio::time::sleep_until(counts_due.unwrap_or_else(Instant::now)), if counts_due.is_some() => {}
             }
         }
     }
 
-    /// Sends the events after `after_id`, then fresh counts to staff; returns the last id sent.
-    async fn deliver_new(&self, mut after_id: i64) -> Result<i64, Gone> {
+    /// Sends the events after `after_id`; returns the last id sent and whether there was one.
+    async fn deliver_new(&self, mut after_id: i64) -> Result<(i64, bool), Gone> {
         let mut delivered = false;
         loop {
             let audience = self.audience.clone();
@@ -378,19 +397,64 @@ impl Stream {
                 break;
             }
         }
-        if delivered && self.caller.role != Role::Patient {
-            let caller = self.caller.clone();
-            let counts = read(&self.state.pool, move |conn| {
-                persistence::inbox::counts(conn, &staff_actor(&caller))
-            })
-            .await;
-            match counts.map(InboxCounts::from).map(serde_json::to_value) {
-                Ok(Ok(data)) => self.send(unnamed_frame("counts", &data)).await?,
-                // Counts are a convenience; the events themselves went out.
-                _ => tracing::warn!("computing the counts of a stream failed"),
+        Ok((after_id, delivered))
+    }
+
+    /// Sends the staff member's inbox counts as they are now.
+    async fn send_counts(&self) -> Result<(), Gone> {
+        let caller = self.caller.clone();
+        let counts = read(&self.state.pool, move |conn| {
+            persistence::inbox::counts(conn, &staff_actor(&caller))
+        })
+        .await;
+        match counts.map(InboxCounts::from).map(serde_json::to_value) {
+            Ok(Ok(data)) => self.send(unnamed_frame("counts", &data)).await,
+            // Counts are a convenience; the events themselves went out.
+            _ => {
+                tracing::warn!("computing the counts of a stream failed");
+                Ok(())
             }
         }
-        Ok(after_id)
+    }
+}
+
+/// When a stream sends its next `counts` event: at once after events that follow a quiet
+/// interval; during a burst of events once per interval, the last time after the burst's last
+/// event.
+#[derive(Debug)]
+struct CountsSchedule {
+    interval: Duration,
+    /// Events went out after the last counts.
+    stale: bool,
+    /// The earliest the next counts may go out.
+    next_allowed: Instant,
+}
+
+impl CountsSchedule {
+    fn new(interval: Duration, now: Instant) -> Self {
+        Self {
+            interval,
+            stale: false,
+            next_allowed: now,
+        }
+    }
+
+    fn changed(&mut self) {
+        self.stale = true;
+    }
+
+    fn sent(&mut self, at: Instant) {
+        self.stale = false;
+        self.next_allowed = at + self.interval;
+    }
+
+    /// When stale counts are due; `None` while the last counts sent are current.
+    fn due_at(&self) -> Option<Instant> {
+        self.stale.then_some(self.next_allowed)
+    }
+
+    fn due_by(&self, now: Instant) -> bool {
+        self.due_at().is_some_and(|due| due <= now)
     }
 }
 
@@ -425,5 +489,50 @@ mod tests {
     #[test]
     fn resuming_at_zero_on_an_empty_log_is_no_resync() {
         assert!(!start_of(Some(0), 0, None).resync);
+    }
+
+    const INTERVAL: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn counts_wait_for_a_change() {
+        let opened = Instant::now();
+        let counts = CountsSchedule::new(INTERVAL, opened);
+        assert_eq!(counts.due_at(), None);
+        assert!(!counts.due_by(opened + INTERVAL * 10));
+    }
+
+    #[test]
+    fn the_first_change_is_counted_at_once() {
+        let opened = Instant::now();
+        let mut counts = CountsSchedule::new(INTERVAL, opened);
+        counts.changed();
+        assert!(counts.due_by(opened));
+    }
+
+    #[test]
+    fn changes_within_the_interval_are_counted_once_when_it_ends() {
+        let opened = Instant::now();
+        let mut counts = CountsSchedule::new(INTERVAL, opened);
+        counts.changed();
+        counts.sent(opened);
+        assert_eq!(counts.due_at(), None);
+        counts.changed();
+        counts.changed();
+        assert_eq!(counts.due_at(), Some(opened + INTERVAL));
+        assert!(!counts.due_by(opened + INTERVAL - Duration::from_millis(1)));
+        assert!(counts.due_by(opened + INTERVAL));
+        counts.sent(opened + INTERVAL);
+        assert_eq!(counts.due_at(), None);
+    }
+
+    #[test]
+    fn a_change_after_a_quiet_interval_is_counted_at_once() {
+        let opened = Instant::now();
+        let mut counts = CountsSchedule::new(INTERVAL, opened);
+        counts.changed();
+        counts.sent(opened);
+        let later = opened + INTERVAL * 3;
+        counts.changed();
+        assert!(counts.due_by(later));
     }
 }

@@ -94,6 +94,36 @@ impl EventStream {
         }
     }
 
+    /// The next `counts` event, and the events with ids before it.
+    async fn next_counts(&mut self) -> (Vec<SseEvent>, Value) {
+        let mut before = Vec::new();
+        loop {
+            let event = self.next_any().await;
+            match event.event.as_str() {
+                "counts" => return (before, event.data),
+                ":" => {}
+                _ => before.push(event),
+            }
+        }
+    }
+
+    /// Events with ids and `counts` events until an event with an id satisfies `last`, that
+    /// one included.
+    async fn frames_until(&mut self, last: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
+        let mut frames = Vec::new();
+        loop {
+            let event = self.next_any().await;
+            if event.event == ":" {
+                continue;
+            }
+            let done = event.id.is_some() && last(&event);
+            frames.push(event);
+            if done {
+                return frames;
+            }
+        }
+    }
+
     /// Events with ids until one satisfies `last`, that one included.
     async fn until(&mut self, last: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
         let mut events = Vec::new();
@@ -127,16 +157,21 @@ async fn reply(app: &TestApp, staff: &Session, conversation: &str, body: &str, i
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
 }
 
-#[tokio::test]
-async fn a_staff_stream_receives_a_workflow_in_order() {
-    let app = TestApp::spawn().await;
+/// Rivera's stream, opened before Alice, Rivera's patient, starts a conversation; its id.
+async fn rivera_watches_alice_start(app: &TestApp) -> (Session, Session, EventStream, String) {
     let rivera = app.login("rivera@demo.test").await;
     let alice = app.login("alice@demo.test").await;
-    let mut stream = EventStream::open(&app, &rivera, None).await;
-
+    let stream = EventStream::open(app, &rivera, None).await;
     let conversation = id(&app
         .patient_starts(&alice, "My knee is still swollen after the exercises.")
         .await["conversation"]);
+    (rivera, alice, stream, conversation)
+}
+
+#[tokio::test]
+async fn a_staff_stream_receives_a_workflow_in_order() {
+    let app = TestApp::spawn().await;
+    let (rivera, _, mut stream, conversation) = rivera_watches_alice_start(&app).await;
     assert_eq!(
         app.staff_acts(&rivera, &conversation, "claim").await.status,
         StatusCode::OK
@@ -184,6 +219,94 @@ async fn a_staff_stream_receives_a_workflow_in_order() {
         }
     };
     assert_eq!(counts["assigned"], 1, "{counts}");
+}
+
+/// [`rivera_watches_alice_start`] on a server whose streams count at most every `interval`, and
+/// the first counts that followed.
+struct CountedStart {
+    app: TestApp,
+    rivera: Session,
+    alice: Session,
+    stream: EventStream,
+    conversation: String,
+    events: Vec<SseEvent>,
+    counts: Value,
+}
+
+impl CountedStart {
+    async fn with_interval(interval: Duration) -> CountedStart {
+        let app = TestApp::spawn_with(|settings| settings.live.counts_interval = interval).await;
+        let (rivera, alice, mut stream, conversation) = rivera_watches_alice_start(&app).await;
+        let (events, counts) = stream.next_counts().await;
+        CountedStart {
+            app,
+            rivera,
+            alice,
+            stream,
+            conversation,
+            events,
+            counts,
+        }
+    }
+}
+
+#[tokio::test]
+async fn counts_come_at_once_after_a_quiet_spell_and_not_after_every_change() {
+    // Longer than the test: the counts of the first change may have no successor here.
+    let CountedStart {
+        app,
+        rivera,
+        alice,
+        mut stream,
+        conversation,
+        events,
+        counts,
+    } = CountedStart::with_interval(Duration::from_secs(600)).await;
+    assert_eq!(events[0].event, "conversation_created");
+    assert_eq!(counts["assigned"], 1, "{counts}");
+
+    // Two more changes, each delivered on its own (the reply claims the conversation first):
+    // none brings counts within the interval.
+    reply(&app, &rivera, &conversation, "Ice it tonight.", false).await;
+    let mut frames = stream.frames_until(is_message("staff")).await;
+    let sent = app
+        .patient_posts(&alice, &conversation, "Thanks, I will.")
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
+    frames.extend(stream.frames_until(is_message("patient")).await);
+    assert_eq!(
+        kinds(&frames),
+        [
+            "claimed",
+            "message_created:staff",
+            "message_created:patient"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn counts_follow_the_last_change_of_a_busy_spell() {
+    let CountedStart {
+        app,
+        rivera,
+        mut stream,
+        conversation,
+        counts,
+        ..
+    } = CountedStart::with_interval(Duration::from_secs(1)).await;
+    assert_eq!(
+        (counts["assigned"].clone(), counts["closed"].clone()),
+        (json!(1), json!(0))
+    );
+
+    // Closed within the interval: the counts wait for it to pass, then count the close.
+    app.staff_acts(&rivera, &conversation, "close").await;
+    let (events, counts) = stream.next_counts().await;
+    assert_eq!(events.last().unwrap().event, "closed");
+    assert_eq!(
+        (counts["assigned"].clone(), counts["closed"].clone()),
+        (json!(0), json!(1))
+    );
 }
 
 #[tokio::test]
