@@ -354,10 +354,13 @@ impl Stream {
                 counts.changed();
             }
             if counts.due_by(Instant::now()) {
-                self.send_counts().await?;
-                counts.sent(Instant::now());
+                let sent = self.send_counts().await?;
+                counts.tried(Instant::now(), sent);
             }
+            // When the counts wait for the interval to end: a select! branch's future is built
+            // even when its condition is false, so it needs an instant either way.
             let counts_due = counts.due_at();
+            let counts_wait = counts_due.unwrap_or_else(Instant::now);
             tokio::select! {
                 changed = wake.changed() => {
                     if changed.is_err() {
@@ -366,7 +369,7 @@ impl Stream {
                 }
                 _ = poll.tick() => {}
                 _ = heartbeat.tick() => self.send(Bytes::from_static(b": keep-alive\n\n")).await?,
-                _ = tokio::time::sleep_until(counts_due.unwrap_or_else(Instant::now)), if counts_due.is_some() => {}
+                _ = tokio::time::sleep_until(counts_wait), if counts_due.is_some() => {}
             }
         }
     }
@@ -400,19 +403,23 @@ impl Stream {
         Ok((after_id, delivered))
     }
 
-    /// Sends the staff member's inbox counts as they are now.
-    async fn send_counts(&self) -> Result<(), Gone> {
+    /// Sends the staff member's inbox counts as they are now; false when they could not be
+    /// counted.
+    async fn send_counts(&self) -> Result<bool, Gone> {
         let caller = self.caller.clone();
         let counts = read(&self.state.pool, move |conn| {
             persistence::inbox::counts(conn, &staff_actor(&caller))
         })
         .await;
         match counts.map(InboxCounts::from).map(serde_json::to_value) {
-            Ok(Ok(data)) => self.send(unnamed_frame("counts", &data)).await,
+            Ok(Ok(data)) => self
+                .send(unnamed_frame("counts", &data))
+                .await
+                .map(|()| true),
             // Counts are a convenience; the events themselves went out.
             _ => {
                 tracing::warn!("computing the counts of a stream failed");
-                Ok(())
+                Ok(false)
             }
         }
     }
@@ -443,8 +450,10 @@ impl CountsSchedule {
         self.stale = true;
     }
 
-    fn sent(&mut self, at: Instant) {
-        self.stale = false;
+    /// Counts were sent at `at`, or could not be: then they are tried again after the interval,
+    /// so that the last change of a busy spell is not left uncounted.
+    fn tried(&mut self, at: Instant, sent: bool) {
+        self.stale &= !sent;
         self.next_allowed = at + self.interval;
     }
 
@@ -514,15 +523,24 @@ mod tests {
         let opened = Instant::now();
         let mut counts = CountsSchedule::new(INTERVAL, opened);
         counts.changed();
-        counts.sent(opened);
+        counts.tried(opened, true);
         assert_eq!(counts.due_at(), None);
         counts.changed();
         counts.changed();
         assert_eq!(counts.due_at(), Some(opened + INTERVAL));
         assert!(!counts.due_by(opened + INTERVAL - Duration::from_millis(1)));
         assert!(counts.due_by(opened + INTERVAL));
-        counts.sent(opened + INTERVAL);
+        counts.tried(opened + INTERVAL, true);
         assert_eq!(counts.due_at(), None);
+    }
+
+    #[test]
+    fn counts_that_failed_are_tried_again_after_the_interval() {
+        let opened = Instant::now();
+        let mut counts = CountsSchedule::new(INTERVAL, opened);
+        counts.changed();
+        counts.tried(opened, false);
+        assert_eq!(counts.due_at(), Some(opened + INTERVAL));
     }
 
     #[test]
@@ -530,7 +548,7 @@ mod tests {
         let opened = Instant::now();
         let mut counts = CountsSchedule::new(INTERVAL, opened);
         counts.changed();
-        counts.sent(opened);
+        counts.tried(opened, true);
         let later = opened + INTERVAL * 3;
         counts.changed();
         assert!(counts.due_by(later));
