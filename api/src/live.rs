@@ -348,11 +348,11 @@ impl Stream {
         poll.reset();
         let mut counts = CountsSchedule::new(settings.counts_interval, Instant::now());
         loop {
-            let (last_sent_id, delivered) = self.deliver_new(after_id).await?;
-            after_id = last_sent_id;
-            if delivered && self.caller.role != Role::Patient {
+            let last_sent_id = self.deliver_new(after_id).await?;
+            if last_sent_id != after_id && self.caller.role != Role::Patient {
                 counts.changed();
             }
+            after_id = last_sent_id;
             if counts.due_by(Instant::now()) {
                 let sent = self.send_counts().await?;
                 counts.tried(Instant::now(), sent);
@@ -374,9 +374,8 @@ impl Stream {
         }
     }
 
-    /// Sends the events after `after_id`; returns the last id sent and whether there was one.
-    async fn deliver_new(&self, mut after_id: i64) -> Result<(i64, bool), Gone> {
-        let mut delivered = false;
+    /// Sends the events after `after_id`; returns the last id sent.
+    async fn deliver_new(&self, mut after_id: i64) -> Result<i64, Gone> {
         loop {
             let audience = self.audience.clone();
             let events = match read(&self.state.pool, move |conn| {
@@ -394,13 +393,12 @@ impl Stream {
             for event in &events {
                 self.send(frame(event)).await?;
                 after_id = event.id;
-                delivered = true;
             }
             if i64::try_from(events.len()).unwrap_or(BATCH) < BATCH {
                 break;
             }
         }
-        Ok((after_id, delivered))
+        Ok(after_id)
     }
 
     /// Sends the staff member's inbox counts as they are now; false when they could not be
