@@ -25,6 +25,7 @@ pub mod patient_app;
 pub mod read_markers;
 pub mod routing_rules;
 pub mod send_queue;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod summarizer;

@@ -22,6 +22,7 @@ use persistence::{DbConnection, Pool, StoreError};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -63,16 +64,19 @@ const RECONNECT_MILLIS: u64 = 2_000;
 /// Wait before the listener reconnects after losing its connection.
 const LISTENER_RETRY: Duration = Duration::from_secs(2);
 
-/// Wakes this instance's streams when the log may have grown.
+/// Wakes this instance's streams when the log may have grown, and ends them when the server
+/// stops.
 #[derive(Debug)]
 pub struct EventHub {
     version: watch::Sender<u64>,
+    closing: CancellationToken,
 }
 
 impl Default for EventHub {
     fn default() -> Self {
         Self {
             version: watch::Sender::new(0),
+            closing: CancellationToken::new(),
         }
     }
 }
@@ -85,6 +89,11 @@ impl EventHub {
 
     fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// Ends every open stream, and any opened later at once.
+    pub(crate) fn close(&self) {
+        self.closing.cancel();
     }
 }
 
@@ -230,8 +239,9 @@ fn unnamed_frame(kind: &str, data: &serde_json::Value) -> Bytes {
 /// Every event but `counts` and `resync` has an `id:`. After a dropped connection, reconnect with
 /// `Last-Event-ID` to receive everything written since; when that point is older than the
 /// retention window (a day) the stream starts with a `resync` event and the client should reload
-/// its lists. A `: keep-alive` comment is sent every 15 seconds. Use a fetch-based SSE client:
-/// the stream needs the `Authorization` header like every other operation.
+/// its lists. The stream also ends when the server stops (a deploy, a restart): reconnect the same
+/// way. A `: keep-alive` comment is sent every 15 seconds. Use a fetch-based SSE client: the stream
+/// needs the `Authorization` header like every other operation.
 #[utoipa::path(
     tag = "live",
     operation_id = "streamEvents",
@@ -321,7 +331,12 @@ impl Stream {
         // missed.
         let mut wake = self.state.events.subscribe();
         let settings = self.state.live.clone();
-        let _ = self.feed(start, &mut wake, &settings).await;
+        tokio::select! {
+            _ = self.feed(start, &mut wake, &settings) => {}
+            // The client reconnects, to another instance or to this one restarted, and resumes
+            // with `Last-Event-ID`.
+            () = self.state.events.closing.cancelled() => {}
+        }
     }
 
     async fn feed(

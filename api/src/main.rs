@@ -66,6 +66,7 @@ fn run(command: Command) -> Result<(), String> {
                     settings.database.url.backend(),
                     settings.database.url.redacted()
                 );
+                actix_web::rt::spawn(api::shutdown::on_signals(application.shutdown()));
                 application
                     .run_until_stopped()
                     .await

@@ -21,6 +21,7 @@ use crate::fallback::{fallback, KnownRoutes};
 use crate::limits::RateLimits;
 use crate::organization_settings::RulesCache;
 use crate::send_queue::{self, SendQueue};
+use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::summarizer::Summarizer;
 use crate::{
@@ -175,6 +176,8 @@ impl Application {
             address: settings.bind.to_string(),
             cause,
         })?
+        // Stopping is `Shutdown`'s: actix's own would wait for the event streams, which never end.
+        .disable_signals()
         .run();
         Ok(Self {
             port,
@@ -192,9 +195,9 @@ impl Application {
         &self.state
     }
 
-    /// Stops the server from elsewhere (tests end their servers with it).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// Stops the server from elsewhere: on signals (`inbox serve`) or when a test ends.
+    pub fn shutdown(&self) -> Shutdown {
+        Shutdown::new(self.server.handle(), self.state.events.clone())
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -8,6 +8,7 @@ pub mod proxy;
 use std::time::Duration;
 
 use api::config::{DatabaseSettings, SecretSource, Settings};
+use api::shutdown::Shutdown;
 use api::startup::Application;
 use diesel::{Connection, RunQueryDsl};
 use persistence::db::PoolOptions;
@@ -98,7 +99,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub app_state: api::state::AppState,
-    _server: RunningServer,
+    server: RunningServer,
     _database: TestDatabase,
 }
 
@@ -106,14 +107,14 @@ pub struct TestApp {
 /// stop it completely: its workers, background tasks and pool end with the test instead of
 /// living on until the test process exits.
 struct RunningServer {
-    handle: actix_web::dev::ServerHandle,
+    shutdown: Shutdown,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        // `stop` sends the command at once; the thread ends when the server has stopped.
-        drop(self.handle.stop(false));
+        // The stop command goes out at once; the thread ends when the server has stopped.
+        drop(self.shutdown.at_once());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -207,16 +208,16 @@ impl TestApp {
                 let started = (
                     application.port(),
                     application.state().clone(),
-                    application.handle(),
+                    application.shutdown(),
                 );
                 if started_sender.send(started).is_ok() {
                     let _ = application.run_until_stopped().await;
                 }
             })
         });
-        let (port, app_state, handle) = started.await.expect("the test server starts");
+        let (port, app_state, shutdown) = started.await.expect("the test server starts");
         let server = RunningServer {
-            handle,
+            shutdown,
             thread: Some(thread),
         };
         let address = format!("http://127.0.0.1:{port}");
@@ -229,9 +230,14 @@ impl TestApp {
             address,
             client,
             app_state,
-            _server: server,
+            server,
             _database: database,
         }
+    }
+
+    /// Stops the server as `inbox serve` does on SIGTERM; completes when it has stopped.
+    pub fn stop_gracefully(&self) -> impl std::future::Future<Output = ()> {
+        self.server.shutdown.gracefully()
     }
 
     pub fn url(&self, path: &str) -> String {

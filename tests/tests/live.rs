@@ -125,6 +125,20 @@ impl EventStream {
         }
     }
 
+    /// Reads what is left of the stream; panics if it does not end within 10 s.
+    async fn rest(&mut self) -> String {
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .expect("the stream ends within 10 s")
+                .expect("the stream ends cleanly");
+            match chunk {
+                Some(chunk) => self.buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
+                None => return std::mem::take(&mut self.buffer),
+            }
+        }
+    }
+
     /// Events with ids until one satisfies `last`, that one included.
     async fn until(&mut self, last: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
         let mut frames = self.frames_until(last).await;
@@ -510,4 +524,25 @@ async fn idle_streams_get_keep_alives_and_bad_resume_points_are_refused() {
         .request(reqwest::Method::GET, "/v1/events", None, None)
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn stopping_the_server_ends_open_streams_instead_of_waiting_for_them() {
+    let app = TestApp::spawn().await;
+    let (_, alice, mut staff_stream, _) = rivera_watches_alice_start(&app).await;
+    let mut patient_stream = EventStream::open(&app, &alice, None).await;
+    assert_eq!(
+        staff_stream.next_event().await.event,
+        "conversation_created"
+    );
+
+    // actix's graceful stop waits 30 s for responses to finish, and a stream never does.
+    tokio::time::timeout(Duration::from_secs(10), app.stop_gracefully())
+        .await
+        .expect("the server stops within 10 s with two streams open");
+
+    staff_stream.rest().await;
+    patient_stream.rest().await;
+    let refused = app.client.get(app.url("/v1/inbox/counts")).send().await;
+    assert!(refused.is_err(), "a stopped server accepts no requests");
 }
