@@ -41,6 +41,14 @@ pub struct ConversationRow {
     pub unanswered_since: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// The newest message staff read (internal notes too, acknowledgments aside), its author,
+    /// and the newest such message by anyone else: staff member S has something unread after
+    /// their marker iff the newest message S did not write is after it, which is the newest
+    /// message when S did not write it and else the newest other one (see
+    /// [`ConversationRow::take_message`] and `read_markers::unread_conversations`).
+    pub newest_message_at: NaiveDateTime,
+    pub newest_message_author_id: Option<String>,
+    pub newest_other_message_at: Option<NaiveDateTime>,
 }
 
 impl EventRow {
@@ -88,6 +96,21 @@ impl ConversationRow {
         self.urgent = next.urgent;
         self.assigned_to = next.assigned_to.clone();
         self.claimed_by = next.claimed_by.clone();
+    }
+
+    /// Takes on a message added to the conversation, for the unread count. A new row's literal
+    /// describes its first message, so taking that message again changes nothing.
+    pub fn take_message(&mut self, message: &MessageRow) {
+        if message.kind == message_kind::ACKNOWLEDGMENT {
+            return;
+        }
+        if self.newest_message_author_id != message.author_id {
+            // Until now everything was by someone other than the new author: the newest of it is
+            // the newest message so far.
+            self.newest_other_message_at = Some(self.newest_message_at);
+            self.newest_message_author_id = message.author_id.clone();
+        }
+        self.newest_message_at = message.created_at;
     }
 }
 
@@ -354,6 +377,11 @@ fn store_states(conn: &mut DbConnection, rows: &[ConversationRow]) -> Result<(),
                         .eq(excluded(conversations::last_message_preview)),
                     conversations::unanswered_since.eq(excluded(conversations::unanswered_since)),
                     conversations::closed_at.eq(excluded(conversations::closed_at)),
+                    conversations::newest_message_at.eq(excluded(conversations::newest_message_at)),
+                    conversations::newest_message_author_id
+                        .eq(excluded(conversations::newest_message_author_id)),
+                    conversations::newest_other_message_at
+                        .eq(excluded(conversations::newest_other_message_at)),
                 ))
         };
     }
@@ -400,7 +428,7 @@ impl SendWrites {
     /// acknowledgment.
     fn add(
         &mut self,
-        row: &ConversationRow,
+        row: &mut ConversationRow,
         patient: &Patient,
         message: &PatientMessage<'_>,
         transition: &Transition,
@@ -435,6 +463,7 @@ impl SendWrites {
             // A microsecond later, so the timeline shows it after the message it answers.
             created_at: at + Duration::microseconds(1),
         });
+        row.take_message(&stored);
         for added in std::iter::once(&stored).chain(&acknowledgment) {
             live::record_message(row, added);
             self.messages.push(added.clone());
@@ -531,6 +560,9 @@ pub fn start_by_patient(
             unanswered_since: Some(at),
             created_at: at,
             closed_at: None,
+            newest_message_at: at,
+            newest_message_author_id: Some(patient.id.clone()),
+            newest_other_message_at: None,
         };
         routing_columns(&mut row, message.decision)?;
         let state = &transition.conversation;
@@ -543,7 +575,7 @@ pub fn start_by_patient(
             .execute(conn)?;
         live::record_created(&row);
         let mut writes = SendWrites::default();
-        let (stored, acknowledgment) = writes.add(&row, &patient, message, &transition, at)?;
+        let (stored, acknowledgment) = writes.add(&mut row, &patient, message, &transition, at)?;
         writes.store(conn)?;
         Ok(Sent {
             patient,
@@ -881,7 +913,7 @@ fn staff_transition(
     conversation_id: &str,
     decide: impl FnOnce(
         &mut DbConnection,
-        &ConversationRow,
+        &mut ConversationRow,
         &Conversation,
     ) -> Result<Option<Transition>, WriteError>,
 ) -> Result<ConversationRow, WriteError> {
@@ -891,7 +923,7 @@ fn staff_transition(
             return Err(StoreError::NotFound.into());
         }
         let state = row.state()?;
-        if let Some(transition) = decide(conn, &row, &state)? {
+        if let Some(transition) = decide(conn, &mut row, &state)? {
             apply(conn, &mut row, &transition, Some(staff.id), now())?;
         }
         Ok(row)
@@ -973,21 +1005,20 @@ pub fn hand_off(
     staff_transition(conn, staff, conversation_id, |conn, row, state| {
         let patient = find_patient(conn, &row.patient_id)?;
         let transition = state.hand_off(to, patient.assigned_clinician_id.as_deref())?;
-        insert_messages(
-            conn,
-            row,
-            &[MessageRow {
-                id: new_id(),
-                conversation_id: row.id.clone(),
-                organization_id: row.organization_id.clone(),
-                kind: message_kind::INTERNAL_NOTE.to_owned(),
-                author_id: Some(staff.id.to_owned()),
-                body: summary.as_str().to_owned(),
-                client_message_id: None,
-                in_reply_to: None,
-                created_at: now(),
-            }],
-        )?;
+        let note = MessageRow {
+            id: new_id(),
+            conversation_id: row.id.clone(),
+            organization_id: row.organization_id.clone(),
+            kind: message_kind::INTERNAL_NOTE.to_owned(),
+            author_id: Some(staff.id.to_owned()),
+            body: summary.as_str().to_owned(),
+            client_message_id: None,
+            in_reply_to: None,
+            created_at: now(),
+        };
+        // The transition's write stores the row with the note taken on.
+        row.take_message(&note);
+        insert_messages(conn, row, &[note])?;
         Ok(Some(transition))
     })
 }
@@ -1023,7 +1054,10 @@ pub fn post_by_staff(
             in_reply_to: None,
             created_at: at,
         };
-        if !internal {
+        row.take_message(&message);
+        if internal {
+            store_states(conn, std::slice::from_ref(&row))?;
+        } else {
             let state = row.state()?;
             let transition = state.staff_reply(staff.id)?.unwrap_or(Transition {
                 conversation: state,
@@ -1076,6 +1110,9 @@ pub fn start_by_staff(
             unanswered_since: None,
             created_at: at,
             closed_at: None,
+            newest_message_at: at,
+            newest_message_author_id: Some(staff.id.to_owned()),
+            newest_other_message_at: None,
         };
         diesel::insert_into(conversations::table)
             .values(&row)

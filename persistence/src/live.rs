@@ -289,6 +289,9 @@ mod tests {
             unanswered_since: None,
             created_at: at,
             closed_at: None,
+            newest_message_at: at,
+            newest_message_author_id: None,
+            newest_other_message_at: None,
         }
     }
 

@@ -5,12 +5,10 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
 use domain::conversation::Status;
 
 use crate::conversations::{message_kind, StaffActor};
 use crate::db::write_transaction;
-use crate::fragment::fragment;
 use crate::schema::{conversations, messages, read_markers};
 use crate::{DbConnection, StoreError};
 
@@ -87,25 +85,38 @@ pub fn unread_counts(
 
 /// How many open conversations the staff member may see hold a message they have not read.
 ///
-/// Each conversation asks its messages whether one is unread, and the asking stops at the first
-/// unread one. Counting every unread message's conversation instead read every message of every
-/// open conversation and counted them distinct: at 1 M messages (30,000 open conversations)
-/// that took 1.4 s of each `GET /v1/inbox/counts`, which the live stream also computes after
-/// its events.
+/// One row per conversation, no messages: the conversation keeps its newest message's time and
+/// author and the newest time of anyone else's ([`ConversationRow::newest_message_at`]), so the
+/// newest message the staff member did not write is one of those two. Asking each
+/// conversation's messages instead (an `EXISTS` that stopped at the first unread one) took
+/// 114–155 ms at 1 M messages (30,000 open conversations), for every `GET /v1/inbox/counts` and
+/// every live stream's counts; read from the conversations alone it takes a fraction of that
+/// (BENCHMARKS.md, item 26).
+///
+/// [`ConversationRow::newest_message_at`]: crate::conversations::ConversationRow::newest_message_at
 pub fn unread_conversations(
     conn: &mut DbConnection,
     staff: &StaffActor<'_>,
 ) -> Result<i64, StoreError> {
-    let holds_unread_message = fragment::<Bool>(format!(
-        "EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id \
-         AND messages.kind <> '{}' AND (messages.author_id IS NULL OR messages.author_id <> ",
-        message_kind::ACKNOWLEDGMENT
-    ))
-    .bind::<Text, _>(staff.id.to_owned())
-    .sql(
-        ") AND (read_markers.last_read_at IS NULL \
-         OR messages.created_at > read_markers.last_read_at))",
+    let others_wrote_newest = conversations::newest_message_author_id
+        .is_null()
+        .or(conversations::newest_message_author_id.ne(staff.id.to_owned()));
+    let newest_unread = read_markers::last_read_at
+        .is_null()
+        .or(conversations::newest_message_at
+            .nullable()
+            .gt(read_markers::last_read_at.nullable()));
+    let newest_other_unread = conversations::newest_other_message_at.is_not_null().and(
+        read_markers::last_read_at
+            .is_null()
+            .or(conversations::newest_other_message_at.gt(read_markers::last_read_at.nullable())),
     );
+    let holds_unread_message =
+        others_wrote_newest
+            .and(newest_unread)
+            .or(conversations::newest_message_author_id
+                .eq(staff.id.to_owned())
+                .and(newest_other_unread));
     let mut query = conversations::table
         .left_join(
             read_markers::table.on(read_markers::conversation_id

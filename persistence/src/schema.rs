@@ -76,6 +76,9 @@ diesel::table! {
         unanswered_since -> Nullable<Timestamp>,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        newest_message_at -> Timestamp,
+        newest_message_author_id -> Nullable<Text>,
+        newest_other_message_at -> Nullable<Timestamp>,
     }
 }
 

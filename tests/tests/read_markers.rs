@@ -10,6 +10,12 @@ async fn mark_read(app: &TestApp, session: &Session, path: &str) -> StatusCode {
         .status
 }
 
+/// A staff member marks the conversation read; asserts 204.
+async fn reads(app: &TestApp, staff: &Session, conversation: &str) {
+    let path = format!("/v1/conversations/{conversation}/read");
+    assert_eq!(mark_read(app, staff, &path).await, StatusCode::NO_CONTENT);
+}
+
 async fn inbox_item(app: &TestApp, staff: &Session, conversation: &str) -> Value {
     let list = app.get("/v1/conversations?tab=assigned", staff).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.raw);
@@ -97,4 +103,300 @@ async fn the_app_badge_counts_replies_but_never_internal_notes() {
     }
     assert_eq!(badge(&app, &alice).await, 1);
     assert_eq!(mark_read(&app, &bob, &read).await, StatusCode::NOT_FOUND);
+}
+
+/// The unread count of `staff_id` as the messages themselves give it: open conversations of the
+/// organization (of Support alone for a support agent) with a message the staff member did not
+/// write, acknowledgments aside, after their read marker.
+async fn unread_by_the_messages(app: &TestApp, staff_id: &str, support_only: bool) -> i64 {
+    use diesel::prelude::*;
+    use persistence::schema::{conversations, messages, read_markers, staff_members};
+
+    let pool = app.app_state.pool.clone();
+    let staff_id = staff_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let organization: String = staff_members::table
+            .find(&staff_id)
+            .select(staff_members::organization_id)
+            .first(&mut conn)
+            .unwrap();
+        let open: Vec<(String, String)> = conversations::table
+            .filter(conversations::organization_id.eq(&organization))
+            .filter(conversations::status.eq("open"))
+            .select((conversations::id, conversations::team))
+            .load(&mut conn)
+            .unwrap();
+        let markers: std::collections::HashMap<String, chrono::NaiveDateTime> = read_markers::table
+            .filter(read_markers::principal_id.eq(&staff_id))
+            .select((read_markers::conversation_id, read_markers::last_read_at))
+            .load(&mut conn)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let messages: Vec<(String, String, Option<String>, chrono::NaiveDateTime)> =
+            messages::table
+                .select((
+                    messages::conversation_id,
+                    messages::kind,
+                    messages::author_id,
+                    messages::created_at,
+                ))
+                .load(&mut conn)
+                .unwrap();
+        let unread = open
+            .iter()
+            .filter(|(_, team)| !support_only || team == "support")
+            .filter(|(id, _)| {
+                messages.iter().any(|(conversation, kind, author, at)| {
+                    conversation == id
+                        && kind != "acknowledgment"
+                        && author.as_deref() != Some(staff_id.as_str())
+                        && markers.get(id).is_none_or(|marker| at > marker)
+                })
+            })
+            .count();
+        i64::try_from(unread).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The count reads what every write keeps on the conversation (its newest message, that
+/// message's author, the newest by anyone else) instead of the messages; after each kind of
+/// write — patients' messages, replies, notes, a handoff's summary, a staff-started
+/// conversation, markers in between — it must give what the messages give, for each staff member.
+#[tokio::test]
+async fn the_unread_count_agrees_with_the_messages_after_every_kind_of_write() {
+    let app = TestApp::spawn().await;
+    let [rivera, patel, kim, support, admin, alice, bob] =
+        ["rivera", "patel", "kim", "support", "admin", "alice", "bob"]
+            .map(|name| format!("{name}@demo.test"));
+    let (rivera, patel, kim, support, admin, alice, bob) = (
+        app.login(&rivera).await,
+        app.login(&patel).await,
+        app.login(&kim).await,
+        app.login(&support).await,
+        app.login(&admin).await,
+        app.login(&alice).await,
+        app.login(&bob).await,
+    );
+    let posted = |response: http_tests::TestResponse| {
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
+    };
+
+    // Rivera's own note is newest; Alice's message before it is still unread for Rivera.
+    let knee = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    reads(&app, &rivera, &knee).await;
+    posted(
+        app.staff_posts(&rivera, &knee, "Ice it for 15 minutes.", false)
+            .await,
+    );
+    posted(
+        app.patient_posts(&alice, &knee, "It is still swollen.")
+            .await,
+    );
+    posted(
+        app.staff_posts(&kim, &knee, "Coach: check her form.", true)
+            .await,
+    );
+    posted(
+        app.staff_posts(&rivera, &knee, "Booking a video visit.", true)
+            .await,
+    );
+    posted(
+        app.staff_posts(&rivera, &knee, "Asked Kim too.", true)
+            .await,
+    );
+
+    // Patel holds Bob's conversation and writes notes after Rivera read it.
+    let bob_question = id(&app
+        .patient_starts(&bob, "How many sets of the stretches should I do?")
+        .await["conversation"]);
+    posted(
+        app.staff_posts(&patel, &bob_question, "Three sets of ten.", false)
+            .await,
+    );
+    reads(&app, &rivera, &bob_question).await;
+    posted(
+        app.staff_posts(&patel, &bob_question, "Follow up Friday.", true)
+            .await,
+    );
+    posted(app.staff_posts(&patel, &bob_question, "Done.", true).await);
+    reads(&app, &patel, &bob_question).await;
+
+    // Support reads a tech question and hands it to the care team with a summary.
+    let video = id(&app
+        .patient_starts(&alice, "My exercise video will not load.")
+        .await["conversation"]);
+    reads(&app, &support, &video).await;
+    let handed = app
+        .post(
+            &format!("/v1/conversations/{video}/handoff"),
+            &support,
+            serde_json::json!({"to": "care_team", "summary": "Video question for her clinician."}),
+        )
+        .await;
+    assert_eq!(handed.status, StatusCode::OK, "{}", handed.raw);
+    posted(
+        app.staff_posts(&rivera, &video, "Try the app's update.", false)
+            .await,
+    );
+
+    // Rivera starts one with Bob, Bob answers, Rivera reads and adds a note.
+    let bob_id = app.id_of(&bob).await;
+    let started = app
+        .post(
+            "/v1/conversations",
+            &rivera,
+            serde_json::json!({"patient_id": bob_id, "body": "How is the shoulder?"}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.raw);
+    let shoulder = id(&started.body["conversation"]);
+    posted(app.patient_posts(&bob, &shoulder, "Better, thanks.").await);
+    reads(&app, &rivera, &shoulder).await;
+    posted(
+        app.staff_posts(&rivera, &shoulder, "Keep going.", true)
+            .await,
+    );
+
+    // Support read a billing question, then Bob wrote again before Support's reply.
+    let billing = id(&app
+        .patient_starts(&bob, "I was charged twice for my last visit.")
+        .await["conversation"]);
+    reads(&app, &support, &billing).await;
+    posted(
+        app.patient_posts(&bob, &billing, "When will the refund come?")
+            .await,
+    );
+    posted(
+        app.staff_posts(&support, &billing, "Refunded today.", false)
+            .await,
+    );
+
+    // A closed conversation counts for nobody.
+    let closed = id(&app.patient_starts(&bob, "Thanks for everything.").await["conversation"]);
+    assert_eq!(
+        app.staff_acts(&admin, &closed, "close").await.status,
+        StatusCode::OK
+    );
+
+    let mut counted = Vec::new();
+    for (staff, support_only) in [
+        (&rivera, false),
+        (&patel, false),
+        (&kim, false),
+        (&support, true),
+        (&admin, false),
+    ] {
+        let unread = app.get("/v1/inbox/counts", staff).await.body["unread"].clone();
+        let staff_id = app.id_of(staff).await;
+        let expected = unread_by_the_messages(&app, &staff_id, support_only).await;
+        assert_eq!(unread, expected, "{}", staff.email);
+        counted.push(expected);
+    }
+    // Rivera: the knee (Alice's message before Rivera's notes), Bob's question (Patel's notes
+    // after Rivera read it), the video (Support's summary) and the billing question; not the
+    // shoulder, read after Bob's answer. Support: the billing question, whose follow-up came
+    // before Support's own reply.
+    assert_eq!(counted, [4, 4, 5, 1, 5]);
+}
+
+/// What the unread count reads of each conversation.
+type NewestMessages = Vec<(
+    String,
+    chrono::NaiveDateTime,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+)>;
+
+/// Migration 21 backfills, for conversations written before it, the columns that every write
+/// keeps since: reverted and applied again over conversations the application wrote, it must
+/// give what the writes gave.
+#[tokio::test]
+async fn the_migration_backfills_what_the_writes_keep() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    use persistence::schema::conversations;
+    use persistence::DbConnection;
+
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+    const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+    let app = TestApp::spawn().await;
+    let rivera = app.login("rivera@demo.test").await;
+    let kim = app.login("kim@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let knee = id(&app
+        .patient_starts(&alice, "My knee is still swollen after the exercises.")
+        .await["conversation"]);
+    for (staff, body, internal) in [
+        (&rivera, "Ice it for 15 minutes.", false),
+        (&kim, "Coach: check her form.", true),
+        (&rivera, "Booking a video visit.", true),
+    ] {
+        let sent = app.staff_posts(staff, &knee, body, internal).await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
+    }
+    let video = id(&app
+        .patient_starts(&bob, "My exercise video will not load.")
+        .await["conversation"]);
+    let handed = app
+        .post(
+            &format!("/v1/conversations/{video}/handoff"),
+            &support,
+            serde_json::json!({"to": "care_team", "summary": "A question for the care team."}),
+        )
+        .await;
+    assert_eq!(handed.status, StatusCode::OK, "{}", handed.raw);
+    app.patient_starts(&bob, "How many sets of the stretches should I do?")
+        .await;
+
+    let pool = app.app_state.pool.clone();
+    let (written, backfilled) = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let newest = |conn: &mut DbConnection| -> NewestMessages {
+            conversations::table
+                .select((
+                    conversations::id,
+                    conversations::newest_message_at,
+                    conversations::newest_message_author_id,
+                    conversations::newest_other_message_at,
+                ))
+                .order(conversations::id)
+                .load(conn)
+                .unwrap()
+        };
+        let written = newest(&mut conn);
+        match &mut *conn {
+            DbConnection::Postgresql(pg) => {
+                // Migration 22, the index over these columns, then 21.
+                pg.revert_last_migration(POSTGRES).unwrap();
+                pg.revert_last_migration(POSTGRES).unwrap();
+                pg.run_pending_migrations(POSTGRES).unwrap();
+            }
+            DbConnection::Sqlite(sqlite) => {
+                // The pool's SQLite connections refuse writes outside the writers' queue.
+                sqlite.batch_execute("PRAGMA query_only = OFF").unwrap();
+                sqlite.revert_last_migration(SQLITE).unwrap();
+                sqlite.run_pending_migrations(SQLITE).unwrap();
+                sqlite.batch_execute("PRAGMA query_only = ON").unwrap();
+            }
+        }
+        (written, newest(&mut conn))
+    })
+    .await
+    .unwrap();
+    assert_eq!(written.len(), 3);
+    assert!(
+        written.iter().any(|row| row.3.is_some()),
+        "some conversation has messages by two people: {written:?}"
+    );
+    assert_eq!(backfilled, written);
 }

@@ -31,7 +31,7 @@ struct IndexInfo {
 /// Partial indexes PostgreSQL alone has: SQLite's planner does not choose a partial index over
 /// the full one it duplicates (checked with SQLite 3.40's EXPLAIN QUERY PLAN), so there it
 /// would only slow writes. Each names its migration.
-const POSTGRES_ONLY_INDEXES: [&str; 6] = [
+const POSTGRES_ONLY_INDEXES: [&str; 7] = [
     // 2026-11-27-000010_my_clinic_index
     "conversations_my_clinic_idx",
     // 2026-11-27-000011_claimed_elsewhere_index
@@ -44,6 +44,8 @@ const POSTGRES_ONLY_INDEXES: [&str; 6] = [
     "conversations_claims_idx",
     // 2026-11-28-000020_support_closed_index
     "conversations_support_closed_idx",
+    // 2026-11-28-000022_open_unread_index
+    "conversations_open_unread_idx",
 ];
 
 /// Full indexes SQLite alone has: PostgreSQL replaced them with partial ones above and dropped

@@ -3,10 +3,11 @@
 //!
 //! Rows are written in bulk, not through the API, but as the app itself would have written them:
 //! every conversation is played through the domain's routing and state machine — the same calls
-//! `persistence::conversations` makes — and stored with persistence's own row types. Left out
-//! are what the app keeps only briefly or writes beside the inbox: the live-inbox log (pruned
-//! after a day), read markers, audit events, credentials and webhook deliveries (the new
-//! organization has no webhook).
+//! `persistence::conversations` makes — and stored with persistence's own row types. Each staff
+//! member who wrote in a conversation has read it up to their last message, as the Clinician
+//! Platform marks a conversation read when it shows it. Left out are what the app keeps only
+//! briefly or writes beside the inbox: the live-inbox log (pruned after a day), audit events,
+//! credentials and webhook deliveries (the new organization has no webhook).
 
 use std::error::Error;
 
@@ -25,7 +26,8 @@ use persistence::conversations::{message_kind, ConversationRow, EventRow, Messag
 use persistence::db::write_transaction;
 use persistence::organizations::Organization;
 use persistence::schema::{
-    conversation_events, conversations, messages, organizations, patients, staff_members,
+    conversation_events, conversations, messages, organizations, patients, read_markers,
+    staff_members,
 };
 use persistence::{new_id, now, DbConnection};
 
@@ -81,9 +83,10 @@ const RNG_SEED: u64 = 0x5eed_c11e_1c00_0001;
 const MAX_BINDS: usize = 32766;
 /// Columns of each row type, for the binds of a multi-row INSERT.
 const PATIENT_COLUMNS: usize = 6;
-const CONVERSATION_COLUMNS: usize = 17;
+const CONVERSATION_COLUMNS: usize = 20;
 const MESSAGE_COLUMNS: usize = 9;
 const EVENT_COLUMNS: usize = 7;
+const READ_MARKER_COLUMNS: usize = 3;
 /// Conversations generated before their rows are written: bounds memory at any scale.
 const CONVERSATIONS_PER_BATCH: usize = 1000;
 
@@ -490,7 +493,18 @@ struct Thread<'a> {
     clinic: &'a Clinic,
     patient: &'a Patient,
     row: ConversationRow,
+    /// One per staff member who wrote in it.
+    read_markers: Vec<ReadMarker>,
     batch: &'a mut Batch,
+}
+
+/// A row of `read_markers` as `persistence::read_markers::mark_read` stores it.
+#[derive(diesel::Insertable)]
+#[diesel(table_name = read_markers)]
+struct ReadMarker {
+    principal_id: String,
+    conversation_id: String,
+    last_read_at: NaiveDateTime,
 }
 
 impl<'a> Thread<'a> {
@@ -524,11 +538,15 @@ impl<'a> Thread<'a> {
             unanswered_since: Some(at),
             created_at: at,
             closed_at: None,
+            newest_message_at: at,
+            newest_message_author_id: Some(patient.id.clone()),
+            newest_other_message_at: None,
         };
         let mut thread = Thread {
             clinic,
             patient,
             row,
+            read_markers: Vec::new(),
             batch,
         };
         thread.record(&transition.events, Some(&patient.id), at)?;
@@ -584,12 +602,32 @@ impl<'a> Thread<'a> {
         self.row.unanswered_since = None;
         self.apply(&transition, Some(staff_id), at)?;
         self.message(message_kind::STAFF, Some(staff_id), body, None, at);
+        self.read_up_to(staff_id, at);
         Ok(())
     }
 
-    /// `post_by_staff`, an internal note: the conversation row is left as it is.
+    /// `post_by_staff`, an internal note: of the conversation row, only what the unread count
+    /// reads changes.
     fn note(&mut self, staff_id: &str, body: String, at: NaiveDateTime) {
         self.message(message_kind::INTERNAL_NOTE, Some(staff_id), body, None, at);
+        self.read_up_to(staff_id, at);
+    }
+
+    /// `mark_read`: the Clinician Platform marks a conversation read when it shows it, so a
+    /// staff member who writes in it has read it up to their message.
+    fn read_up_to(&mut self, staff_id: &str, at: NaiveDateTime) {
+        match self
+            .read_markers
+            .iter_mut()
+            .find(|marker| marker.principal_id == staff_id)
+        {
+            Some(marker) => marker.last_read_at = at,
+            None => self.read_markers.push(ReadMarker {
+                principal_id: staff_id.to_owned(),
+                conversation_id: self.row.id.clone(),
+                last_read_at: at,
+            }),
+        }
     }
 
     /// `close`.
@@ -609,6 +647,7 @@ impl<'a> Thread<'a> {
         let status = Status::parse(&self.row.status).unwrap_or(Status::Open);
         let id = self.row.id.clone();
         self.batch.conversations.push(self.row);
+        self.batch.read_markers.extend(self.read_markers);
         (id, status)
     }
 
@@ -666,9 +705,8 @@ impl<'a> Thread<'a> {
         in_reply_to: Option<String>,
         at: NaiveDateTime,
     ) -> String {
-        let id = new_id();
-        self.batch.messages.push(MessageRow {
-            id: id.clone(),
+        let message = MessageRow {
+            id: new_id(),
             conversation_id: self.row.id.clone(),
             organization_id: self.row.organization_id.clone(),
             kind: kind.to_owned(),
@@ -677,7 +715,10 @@ impl<'a> Thread<'a> {
             client_message_id: (kind == message_kind::PATIENT).then(new_id),
             in_reply_to,
             created_at: at,
-        });
+        };
+        self.row.take_message(&message);
+        let id = message.id.clone();
+        self.batch.messages.push(message);
         id
     }
 }
@@ -687,6 +728,7 @@ struct Batch {
     conversations: Vec<ConversationRow>,
     messages: Vec<MessageRow>,
     events: Vec<EventRow>,
+    read_markers: Vec<ReadMarker>,
 }
 
 impl Batch {
@@ -702,7 +744,10 @@ impl Batch {
         let events = in_statements(&self.events, EVENT_COLUMNS, |rows| {
             insert!(conn, conversation_events::table, rows)
         })?;
-        Ok(conversations + messages + events)
+        let read_markers = in_statements(&self.read_markers, READ_MARKER_COLUMNS, |rows| {
+            insert!(conn, read_markers::table, rows)
+        })?;
+        Ok(conversations + messages + events + read_markers)
     }
 }
 
