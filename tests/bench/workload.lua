@@ -8,6 +8,7 @@
 --   tab          <staff token> <tab>
 --   timeline     <staff token> <conversation id>
 --   search       <staff token> <tab> <word>
+--   counts       <staff token>
 --   claim_close  <clinician token> <open conversation id>   (claimed, then closed)
 -- `done` prints one JSON line that inbox-bench parses; everything else wrk prints is ignored.
 -- inbox-bench runs wrk with one thread (-t1), so one Lua state sees every request of a run.
@@ -84,6 +85,10 @@ local requests = {
       local row = rows[math.random(#rows)]
       return wrk.format("GET", "/v1/conversations?tab=" .. row[2] .. "&q=" .. row[3],
          bearer(row[1]))
+   end,
+   counts = function()
+      local row = rows[math.random(#rows)]
+      return wrk.format("GET", "/v1/inbox/counts", bearer(row[1]))
    end,
    claim_close = function()
       local row = table.remove(to_close, 1)
