@@ -56,6 +56,8 @@ fn run(command: Command) -> Result<(), String> {
             let settings = args.settings().map_err(|error| error.to_string())?;
             api::telemetry::init();
             actix_web::rt::System::new().block_on(async {
+                let stop_signals = api::shutdown::StopSignals::listen()
+                    .map_err(|error| format!("cannot listen for stop signals: {error}"))?;
                 let application = Application::build(&settings)
                     .await
                     .map_err(|error| error.to_string())?;
@@ -66,7 +68,7 @@ fn run(command: Command) -> Result<(), String> {
                     settings.database.url.backend(),
                     settings.database.url.redacted()
                 );
-                actix_web::rt::spawn(api::shutdown::on_signals(application.shutdown()));
+                actix_web::rt::spawn(api::shutdown::on(stop_signals, application.shutdown()));
                 application
                     .run_until_stopped()
                     .await

@@ -28,8 +28,7 @@ impl Shutdown {
     /// Stops accepting, ends the event streams and lets the other requests in flight finish. It
     /// starts at the call; the future completes when the server has stopped.
     pub fn gracefully(&self) -> impl Future<Output = ()> {
-        // The stop command goes out before the streams end, so a client that reconnects at once
-        // finds this server no longer accepting.
+        // Streams that open after this, before accepting has stopped, end at once too.
         let stopped = self.server.stop(true);
         self.events.close();
         stopped
@@ -41,34 +40,33 @@ impl Shutdown {
     }
 }
 
-/// Stops the server gracefully on SIGTERM (container runtimes, systemd) or Ctrl-C, and at once on
-/// a second one.
-pub async fn on_signals(shutdown: Shutdown) {
-    let Ok(mut signals) = Signals::new() else {
-        tracing::error!("cannot listen for stop signals; the server stops only when killed");
-        return;
-    };
+/// Stops the server gracefully on SIGTERM (container runtimes, systemd) or Ctrl-C. A second one
+/// ends the process at once: actix handles one stop command, so a forced stop queued behind the
+/// graceful one would wait for it.
+pub async fn on(mut signals: StopSignals, shutdown: Shutdown) {
     signals.next().await;
     tracing::info!("stopping: ending event streams, finishing requests in flight");
     tokio::select! {
         () = shutdown.gracefully() => {}
         () = signals.next() => {
             tracing::warn!("stopping at once: a second stop signal came");
-            shutdown.at_once().await;
+            std::process::exit(1);
         }
     }
 }
 
-/// The stop signals: SIGTERM and SIGINT (Ctrl-C).
+/// The stop signals: SIGTERM and SIGINT (Ctrl-C). `inbox serve` listens before the server
+/// starts, so that a server these could not stop does not start at all: actix's own handling is
+/// off.
 #[cfg(unix)]
-struct Signals {
+pub struct StopSignals {
     terminate: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
-impl Signals {
-    fn new() -> std::io::Result<Self> {
+impl StopSignals {
+    pub fn listen() -> std::io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
         Ok(Self {
             terminate: signal(SignalKind::terminate())?,
@@ -86,11 +84,11 @@ impl Signals {
 
 /// Where there is no SIGTERM, Ctrl-C.
 #[cfg(not(unix))]
-struct Signals;
+pub struct StopSignals;
 
 #[cfg(not(unix))]
-impl Signals {
-    fn new() -> std::io::Result<Self> {
+impl StopSignals {
+    pub fn listen() -> std::io::Result<Self> {
         Ok(Self)
     }
 

@@ -90,6 +90,11 @@ pub async fn prepare_database(
     Ok(pool)
 }
 
+/// How long a graceful stop lets requests in flight finish: within `docker stop`'s and
+/// Kubernetes' grace periods (10 s and 30 s), so the server ends them itself rather than being
+/// killed with them.
+const GRACEFUL_STOP_SECONDS: u64 = 8;
+
 /// A bound, not yet awaited server. Binding happens here so that callers (tests) can ask for
 /// port 0 and read the real port back.
 pub struct Application {
@@ -178,6 +183,7 @@ impl Application {
         })?
         // Stopping is `Shutdown`'s: actix's own would wait for the event streams, which never end.
         .disable_signals()
+        .shutdown_timeout(GRACEFUL_STOP_SECONDS)
         .run();
         Ok(Self {
             port,
