@@ -41,11 +41,11 @@ pub struct ConversationRow {
     pub unanswered_since: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
-    /// The newest message staff read (internal notes too, acknowledgments aside), its author,
-    /// and the newest such message by anyone else: staff member S has something unread after
-    /// their marker iff the newest message S did not write is after it, which is the newest
-    /// message when S did not write it and else the newest other one (see
-    /// [`ConversationRow::take_message`] and `read_markers::unread_conversations`).
+    /// The time of the newest message visible to staff (internal notes too, acknowledgments
+    /// aside), its author, and the time of the newest such message by anyone else: staff member
+    /// S has something unread after their marker iff the newest message S did not write is after
+    /// it, which is the newest message when S did not write it and else the newest other one
+    /// (see [`ConversationRow::take_message`] and `read_markers::unread_conversations`).
     pub newest_message_at: NaiveDateTime,
     pub newest_message_author_id: Option<String>,
     pub newest_other_message_at: Option<NaiveDateTime>,
@@ -104,13 +104,51 @@ impl ConversationRow {
         if message.kind == message_kind::ACKNOWLEDGMENT {
             return;
         }
-        if self.newest_message_author_id != message.author_id {
-            // Until now everything was by someone other than the new author: the newest of it is
-            // the newest message so far.
+        let by_newest_author = self.newest_message_author_id == message.author_id;
+        // Writes to a conversation take turns on its row, but each instance stamps with its own
+        // clock: a message can come in older than the newest.
+        if message.created_at < self.newest_message_at {
+            if !by_newest_author {
+                self.newest_other_message_at =
+                    self.newest_other_message_at.max(Some(message.created_at));
+            }
+            return;
+        }
+        if !by_newest_author {
+            // The newest message so far is by someone other than the new author, and newer than
+            // all the others: the newest not by the new author.
             self.newest_other_message_at = Some(self.newest_message_at);
             self.newest_message_author_id = message.author_id.clone();
         }
         self.newest_message_at = message.created_at;
+    }
+
+    /// An open care-team conversation of `organization_id` whose first message is no one's.
+    #[cfg(test)]
+    pub(crate) fn for_tests(organization_id: &str) -> ConversationRow {
+        let at = now();
+        ConversationRow {
+            id: new_id(),
+            organization_id: organization_id.to_owned(),
+            patient_id: new_id(),
+            team: Team::CareTeam.as_str().to_owned(),
+            status: Status::Open.as_str().to_owned(),
+            urgent: false,
+            category: None,
+            matched_rules: "[]".to_owned(),
+            assigned_to: None,
+            claimed_by: None,
+            claimed_at: None,
+            last_activity_at: at,
+            last_message_at: at,
+            last_message_preview: String::new(),
+            unanswered_since: None,
+            created_at: at,
+            closed_at: None,
+            newest_message_at: at,
+            newest_message_author_id: None,
+            newest_other_message_at: None,
+        }
     }
 }
 
@@ -1121,4 +1159,105 @@ pub fn start_by_staff(
         insert_events(conn, &row, &transition.events, Some(staff.id), at)?;
         post_by_staff(conn, staff, &row.id, body, false)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(
+        row: &ConversationRow,
+        kind: &str,
+        author: Option<&str>,
+        at: NaiveDateTime,
+    ) -> MessageRow {
+        MessageRow {
+            id: new_id(),
+            conversation_id: row.id.clone(),
+            organization_id: row.organization_id.clone(),
+            kind: kind.to_owned(),
+            author_id: author.map(str::to_owned),
+            body: String::new(),
+            client_message_id: None,
+            in_reply_to: None,
+            created_at: at,
+        }
+    }
+
+    /// What `read_markers::unread_conversations` asks of the columns.
+    fn unread_by_columns(
+        row: &ConversationRow,
+        staff: &str,
+        marker: Option<NaiveDateTime>,
+    ) -> bool {
+        let after_marker = |at: NaiveDateTime| marker.is_none_or(|marker| at > marker);
+        if row.newest_message_author_id.as_deref() == Some(staff) {
+            row.newest_other_message_at.is_some_and(after_marker)
+        } else {
+            after_marker(row.newest_message_at)
+        }
+    }
+
+    /// Every conversation of up to four messages by two staff members and a patient or no one,
+    /// stamped at any of four times in any order (clocks of different instances disagree): for
+    /// every staff member and marker, the columns must say what the messages say.
+    #[test]
+    fn the_columns_answer_what_the_messages_answer_whatever_the_order_of_their_times() {
+        let epoch = now();
+        let at = |minute: i64| epoch + Duration::minutes(minute);
+        let authors = [Some("a"), Some("b"), Some("patient"), None];
+        let steps: Vec<(Option<&str>, i64)> = authors
+            .iter()
+            .flat_map(|&author| (1..=4).map(move |minute| (author, minute)))
+            .collect();
+        let mut sequences: Vec<Vec<(Option<&str>, i64)>> = vec![Vec::new()];
+        let mut checked = 0;
+        for _ in 0..4 {
+            sequences = sequences
+                .iter()
+                .flat_map(|sequence| {
+                    steps.iter().map(move |&step| {
+                        let mut longer = sequence.clone();
+                        longer.push(step);
+                        longer
+                    })
+                })
+                .collect();
+            for sequence in &sequences {
+                let (first_author, first_minute) = sequence[0];
+                let mut row = ConversationRow::for_tests("organization");
+                row.newest_message_at = at(first_minute);
+                row.newest_message_author_id = first_author.map(str::to_owned);
+                for &(author, minute) in &sequence[1..] {
+                    let added = message(&row, message_kind::STAFF, author, at(minute));
+                    row.take_message(&added);
+                }
+                for staff in ["a", "b"] {
+                    for marker in
+                        std::iter::once(None).chain((0..=4).map(|minute| Some(at(minute))))
+                    {
+                        let by_messages = sequence.iter().any(|&(author, minute)| {
+                            author != Some(staff) && marker.is_none_or(|marker| at(minute) > marker)
+                        });
+                        assert_eq!(
+                            unread_by_columns(&row, staff, marker),
+                            by_messages,
+                            "{sequence:?}, {staff}, {marker:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
+
+    #[test]
+    fn acknowledgments_are_not_taken() {
+        let mut row = ConversationRow::for_tests("organization");
+        let before = row.clone();
+        let later = row.newest_message_at + Duration::minutes(1);
+        row.take_message(&message(&row, message_kind::ACKNOWLEDGMENT, None, later));
+        assert_eq!(row, before);
+    }
 }

@@ -269,32 +269,6 @@ mod tests {
     use crate::db::{run_migrations, write_transaction};
     use crate::{new_id, DatabaseUrl};
 
-    fn conversation(organization_id: &str) -> ConversationRow {
-        let at = now();
-        ConversationRow {
-            id: new_id(),
-            organization_id: organization_id.to_owned(),
-            patient_id: new_id(),
-            team: Team::CareTeam.as_str().to_owned(),
-            status: "open".to_owned(),
-            urgent: false,
-            category: None,
-            matched_rules: "[]".to_owned(),
-            assigned_to: None,
-            claimed_by: None,
-            claimed_at: None,
-            last_activity_at: at,
-            last_message_at: at,
-            last_message_preview: String::new(),
-            unanswered_since: None,
-            created_at: at,
-            closed_at: None,
-            newest_message_at: at,
-            newest_message_author_id: None,
-            newest_other_message_at: None,
-        }
-    }
-
     fn logged_conversations(conn: &mut DbConnection) -> Vec<String> {
         inbox_events::table
             .select(inbox_events::conversation_id)
@@ -319,10 +293,10 @@ mod tests {
         })
         .unwrap();
         let (kept, rolled_back_savepoint, kept_after, failed) = (
-            conversation(&organization_id),
-            conversation(&organization_id),
-            conversation(&organization_id),
-            conversation(&organization_id),
+            ConversationRow::for_tests(&organization_id),
+            ConversationRow::for_tests(&organization_id),
+            ConversationRow::for_tests(&organization_id),
+            ConversationRow::for_tests(&organization_id),
         );
 
         write_transaction(&mut conn, |conn| {

@@ -313,9 +313,9 @@ type NewestMessages = Vec<(
     Option<chrono::NaiveDateTime>,
 )>;
 
-/// Migration 21 backfills, for conversations written before it, the columns that every write
-/// keeps since: reverted and applied again over conversations the application wrote, it must
-/// give what the writes gave.
+/// Migrations 21 (and on PostgreSQL 22) backfill, for conversations written before them, the
+/// columns that every write keeps since: reverted and applied again over conversations the
+/// application wrote, they must give what the writes gave.
 #[tokio::test]
 async fn the_migration_backfills_what_the_writes_keep() {
     use diesel::connection::SimpleConnection;
@@ -326,6 +326,29 @@ async fn the_migration_backfills_what_the_writes_keep() {
 
     const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
     const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+    /// The migration that adds the columns: on SQLite it backfills them too, on PostgreSQL the
+    /// one after it does.
+    const BACKFILLED_BY: &str = "20261128000021";
+
+    /// Reverts the migrations back to `version`, that one included, and applies them again;
+    /// the versions applied.
+    fn reapply_from<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        conn: &mut C,
+        migrations: fn() -> EmbeddedMigrations,
+        version: &str,
+    ) -> Vec<String> {
+        while conn
+            .revert_last_migration(migrations())
+            .unwrap()
+            .to_string()
+            != version
+        {}
+        conn.run_pending_migrations(migrations())
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 
     let app = TestApp::spawn().await;
     let rivera = app.login("rivera@demo.test").await;
@@ -374,21 +397,20 @@ async fn the_migration_backfills_what_the_writes_keep() {
                 .unwrap()
         };
         let written = newest(&mut conn);
-        match &mut *conn {
-            DbConnection::Postgresql(pg) => {
-                // Migration 22, the index over these columns, then 21.
-                pg.revert_last_migration(POSTGRES).unwrap();
-                pg.revert_last_migration(POSTGRES).unwrap();
-                pg.run_pending_migrations(POSTGRES).unwrap();
-            }
+        let reapplied = match &mut *conn {
+            DbConnection::Postgresql(pg) => reapply_from(pg, || POSTGRES, BACKFILLED_BY),
             DbConnection::Sqlite(sqlite) => {
                 // The pool's SQLite connections refuse writes outside the writers' queue.
                 sqlite.batch_execute("PRAGMA query_only = OFF").unwrap();
-                sqlite.revert_last_migration(SQLITE).unwrap();
-                sqlite.run_pending_migrations(SQLITE).unwrap();
+                let reapplied = reapply_from(sqlite, || SQLITE, BACKFILLED_BY);
                 sqlite.batch_execute("PRAGMA query_only = ON").unwrap();
+                reapplied
             }
-        }
+        };
+        assert!(
+            reapplied.contains(&BACKFILLED_BY.to_owned()),
+            "{reapplied:?}"
+        );
         (written, newest(&mut conn))
     })
     .await

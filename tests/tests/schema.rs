@@ -44,7 +44,7 @@ const POSTGRES_ONLY_INDEXES: [&str; 7] = [
     "conversations_claims_idx",
     // 2026-11-28-000020_support_closed_index
     "conversations_support_closed_idx",
-    // 2026-11-28-000022_open_unread_index
+    // 2026-11-28-000023_open_unread_index
     "conversations_open_unread_idx",
 ];
 

@@ -1,6 +1,8 @@
--- See the PostgreSQL migration of the same name: what the unread count reads instead of each
+-- See the PostgreSQL migrations 21 and 22: what the unread count reads instead of each
 -- open conversation's messages. SQLite adds a NOT NULL column only with a default; the
 -- backfill below replaces it in every row, and the application always writes the column.
+-- SQLite is embedded, one process and no rolling deploy, so columns and backfill are one
+-- migration here.
 ALTER TABLE conversations ADD COLUMN newest_message_at TIMESTAMP NOT NULL DEFAULT '1970-01-01 00:00:00';
 ALTER TABLE conversations ADD COLUMN newest_message_author_id TEXT;
 ALTER TABLE conversations ADD COLUMN newest_other_message_at TIMESTAMP;

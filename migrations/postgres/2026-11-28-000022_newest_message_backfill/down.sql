@@ -1,0 +1,2 @@
+-- The columns go with migration 21's down; there is nothing to undo here.
+SELECT 1;
