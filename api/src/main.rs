@@ -56,11 +56,12 @@ fn run(command: Command) -> Result<(), String> {
             let settings = args.settings().map_err(|error| error.to_string())?;
             api::telemetry::init();
             actix_web::rt::System::new().block_on(async {
-                let stop_signals = api::shutdown::StopSignals::listen()
+                let mut stop_signals = api::shutdown::StopSignals::listen()
                     .map_err(|error| format!("cannot listen for stop signals: {error}"))?;
-                let application = Application::build(&settings)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                let application =
+                    api::shutdown::unless_stopped(&mut stop_signals, Application::build(&settings))
+                        .await
+                        .map_err(|error| error.to_string())?;
                 println!(
                     "inbox listening on http://{}:{} ({:?}: {}); API docs at /docs",
                     settings.bind.ip(),

@@ -28,7 +28,6 @@ impl Shutdown {
     /// Stops accepting, ends the event streams and lets the other requests in flight finish. It
     /// starts at the call; the future completes when the server has stopped.
     pub fn gracefully(&self) -> impl Future<Output = ()> {
-        // Streams that open after this, before accepting has stopped, end at once too.
         let stopped = self.server.stop(true);
         self.events.close();
         stopped
@@ -50,6 +49,19 @@ pub async fn on(mut signals: StopSignals, shutdown: Shutdown) {
         () = shutdown.gracefully() => {}
         () = signals.next() => {
             tracing::warn!("stopping at once: a second stop signal came");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Runs the server's start unless a stop signal comes first, which ends the process: the start
+/// can be a long migration or a wait for the database, and these signals no longer end the
+/// process by default once listened for.
+pub async fn unless_stopped<T>(signals: &mut StopSignals, start: impl Future<Output = T>) -> T {
+    tokio::select! {
+        started = start => started,
+        () = signals.next() => {
+            tracing::warn!("stopped while starting");
             std::process::exit(1);
         }
     }

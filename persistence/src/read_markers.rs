@@ -90,9 +90,8 @@ pub fn unread_counts(
 /// newest message the staff member did not write is one of those two. Asking each
 /// conversation's messages instead (an `EXISTS` that stopped at the first unread one) took
 /// 66–155 ms at 1 M messages (30,000 open conversations) on the instances measured, for every
-/// `GET /v1/inbox/counts` and
-/// every live stream's counts; read from the conversations alone it takes a fraction of that
-/// (BENCHMARKS.md, item 26).
+/// `GET /v1/inbox/counts` and every live stream's counts; read from the conversations alone it
+/// takes a tenth of that (BENCHMARKS.md, item 26).
 ///
 /// [`ConversationRow::newest_message_at`]: crate::conversations::ConversationRow::newest_message_at
 pub fn unread_conversations(

@@ -326,9 +326,10 @@ async fn the_migration_backfills_what_the_writes_keep() {
 
     const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
     const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-    /// The migration that adds the columns: on SQLite it backfills them too, on PostgreSQL the
-    /// one after it does.
-    const BACKFILLED_BY: &str = "20261128000021";
+    /// The migration that adds the columns, which on SQLite backfills them too.
+    const COLUMNS: &str = "20261128000021";
+    /// PostgreSQL's backfill.
+    const POSTGRES_BACKFILL: &str = "20261128000022";
 
     /// Reverts the migrations back to `version`, that one included, and applies them again;
     /// the versions applied.
@@ -397,18 +398,26 @@ async fn the_migration_backfills_what_the_writes_keep() {
                 .unwrap()
         };
         let written = newest(&mut conn);
-        let reapplied = match &mut *conn {
-            DbConnection::Postgresql(pg) => reapply_from(pg, || POSTGRES, BACKFILLED_BY),
+        // The backfill runs again: on PostgreSQL its own migration right after the columns'.
+        let (reapplied, backfills) = match &mut *conn {
+            DbConnection::Postgresql(pg) => (
+                reapply_from(pg, || POSTGRES, COLUMNS),
+                vec![COLUMNS, POSTGRES_BACKFILL],
+            ),
             DbConnection::Sqlite(sqlite) => {
                 // The pool's SQLite connections refuse writes outside the writers' queue.
                 sqlite.batch_execute("PRAGMA query_only = OFF").unwrap();
-                let reapplied = reapply_from(sqlite, || SQLITE, BACKFILLED_BY);
+                let reapplied = reapply_from(sqlite, || SQLITE, COLUMNS);
                 sqlite.batch_execute("PRAGMA query_only = ON").unwrap();
-                reapplied
+                (reapplied, vec![COLUMNS])
             }
         };
         assert!(
-            reapplied.contains(&BACKFILLED_BY.to_owned()),
+            reapplied
+                .iter()
+                .map(String::as_str)
+                .take(backfills.len())
+                .eq(backfills),
             "{reapplied:?}"
         );
         (written, newest(&mut conn))

@@ -18,6 +18,14 @@ BEGIN
         ) AS batch;
         EXIT WHEN batch_end IS NULL;
 
+        -- The batch's rows in id order, as the application's writers lock them: the update
+        -- below would lock them in its plan's order and could deadlock with a send batch of
+        -- the release still serving.
+        PERFORM 1 FROM conversations
+        WHERE id > done_up_to AND id <= batch_end
+        ORDER BY id
+        FOR UPDATE;
+
         WITH newest AS (
             SELECT DISTINCT ON (conversation_id) conversation_id, author_id, created_at
             FROM messages
