@@ -393,6 +393,20 @@ impl TestApp {
         .await
     }
 
+    /// A staff reply, or an internal note when `internal`; asserts 201.
+    pub async fn staff_writes(
+        &self,
+        staff: &Session,
+        conversation_id: &str,
+        body: &str,
+        internal: bool,
+    ) {
+        let response = self
+            .staff_posts(staff, conversation_id, body, internal)
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
+    }
+
     /// A staff action without a body: `claim`, `release`, `close`, `reopen`.
     pub async fn staff_acts(
         &self,

@@ -161,11 +161,6 @@ fn is_message(kind: &'static str) -> impl Fn(&SseEvent) -> bool {
     move |event| event.event == "message_created" && event.data["message_kind"] == kind
 }
 
-async fn reply(app: &TestApp, staff: &Session, conversation: &str, body: &str, internal: bool) {
-    let response = app.staff_posts(staff, conversation, body, internal).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.raw);
-}
-
 /// Rivera's stream, opened before Alice, Rivera's patient, starts a conversation; its id.
 async fn rivera_watches_alice_start(app: &TestApp) -> (Session, Session, EventStream, String) {
     let rivera = app.login("rivera@demo.test").await;
@@ -185,14 +180,8 @@ async fn a_staff_stream_receives_a_workflow_in_order() {
         app.staff_acts(&rivera, &conversation, "claim").await.status,
         StatusCode::OK
     );
-    reply(
-        &app,
-        &rivera,
-        &conversation,
-        "Ice it for 15 minutes.",
-        false,
-    )
-    .await;
+    app.staff_writes(&rivera, &conversation, "Ice it for 15 minutes.", false)
+        .await;
     app.staff_acts(&rivera, &conversation, "close").await;
     app.staff_acts(&rivera, &conversation, "reopen").await;
 
@@ -271,7 +260,8 @@ async fn counts_come_at_once_after_a_quiet_spell_and_not_after_every_change() {
 
     // Two more changes, each delivered on its own (the reply claims the conversation first):
     // none brings counts within the interval.
-    reply(&app, &rivera, &conversation, "Ice it tonight.", false).await;
+    app.staff_writes(&rivera, &conversation, "Ice it tonight.", false)
+        .await;
     let mut frames = stream.frames_until(is_message("staff")).await;
     let sent = app
         .patient_posts(&alice, &conversation, "Thanks, I will.")
@@ -337,15 +327,10 @@ async fn resuming_with_last_event_id_after_a_drop_loses_nothing() {
     drop(dropped);
 
     app.staff_acts(&rivera, &conversation, "claim").await;
-    reply(
-        &app,
-        &rivera,
-        &conversation,
-        "Ice it for 15 minutes.",
-        false,
-    )
-    .await;
-    reply(&app, &rivera, &conversation, "Asked the coach too.", true).await;
+    app.staff_writes(&rivera, &conversation, "Ice it for 15 minutes.", false)
+        .await;
+    app.staff_writes(&rivera, &conversation, "Asked the coach too.", true)
+        .await;
     app.staff_acts(&rivera, &conversation, "close").await;
 
     let everything = witness.until(|event| event.event == "closed").await;
@@ -382,34 +367,16 @@ async fn a_patient_stream_carries_only_their_own_patient_visible_messages() {
     let bobs_conversation = id(&app
         .patient_starts(&bob, "I cannot log in to the app.")
         .await["conversation"]);
-    reply(
-        &app,
-        &rivera,
-        &bobs_conversation,
-        "We will reset it.",
-        false,
-    )
-    .await;
+    app.staff_writes(&rivera, &bobs_conversation, "We will reset it.", false)
+        .await;
     let conversation = id(&app
         .patient_starts(&alice, "My knee is still swollen after the exercises.")
         .await["conversation"]);
     app.staff_acts(&rivera, &conversation, "claim").await;
-    reply(
-        &app,
-        &rivera,
-        &conversation,
-        "Her swelling looks post-op.",
-        true,
-    )
-    .await;
-    reply(
-        &app,
-        &rivera,
-        &conversation,
-        "Ice it for 15 minutes.",
-        false,
-    )
-    .await;
+    app.staff_writes(&rivera, &conversation, "Her swelling looks post-op.", true)
+        .await;
+    app.staff_writes(&rivera, &conversation, "Ice it for 15 minutes.", false)
+        .await;
     app.staff_acts(&rivera, &conversation, "close").await;
     app.patient_posts(&alice, &conversation, "Thanks, it helped.")
         .await;
@@ -446,7 +413,8 @@ async fn support_agents_hear_only_of_supports_conversations() {
     let clinical = id(&app
         .patient_starts(&alice, "My knee is still swollen after the exercises.")
         .await["conversation"]);
-    reply(&app, &rivera, &clinical, "Ice it for 15 minutes.", false).await;
+    app.staff_writes(&rivera, &clinical, "Ice it for 15 minutes.", false)
+        .await;
     let handoff = app
         .post(
             &format!("/v1/conversations/{clinical}/handoff"),

@@ -16,6 +16,18 @@ async fn reads(app: &TestApp, staff: &Session, conversation: &str) {
     assert_eq!(mark_read(app, staff, &path).await, StatusCode::NO_CONTENT);
 }
 
+/// A staff member sends the conversation to the care team with a summary; asserts 200.
+async fn hands_to_care_team(app: &TestApp, staff: &Session, conversation: &str, summary: &str) {
+    let handed = app
+        .post(
+            &format!("/v1/conversations/{conversation}/handoff"),
+            staff,
+            serde_json::json!({"to": "care_team", "summary": summary}),
+        )
+        .await;
+    assert_eq!(handed.status, StatusCode::OK, "{}", handed.raw);
+}
+
 async fn inbox_item(app: &TestApp, staff: &Session, conversation: &str) -> Value {
     let list = app.get("/v1/conversations?tab=assigned", staff).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.raw);
@@ -56,10 +68,8 @@ async fn staff_unread_counts_follow_new_messages_and_read_markers() {
     assert_eq!(app.get("/v1/inbox/counts", &rivera).await.body["unread"], 0);
 
     // Their own reply is not unread for them; the patient's next message is.
-    let reply = app
-        .staff_posts(&rivera, &conversation, "Ice it for 15 minutes.", false)
+    app.staff_writes(&rivera, &conversation, "Ice it for 15 minutes.", false)
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
     assert_eq!(inbox_item(&app, &rivera, &conversation).await["unread"], 0);
     app.patient_posts(&alice, &conversation, "Thanks, will do.")
         .await;
@@ -96,10 +106,8 @@ async fn the_app_badge_counts_replies_but_never_internal_notes() {
         ("Looks post-op to me.", true),
         ("Ice it for 15 minutes.", false),
     ] {
-        let sent = app
-            .staff_posts(&rivera, &conversation, body, internal)
+        app.staff_writes(&rivera, &conversation, body, internal)
             .await;
-        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
     }
     assert_eq!(badge(&app, &alice).await, 1);
     assert_eq!(mark_read(&app, &bob, &read).await, StatusCode::NOT_FOUND);
@@ -190,41 +198,29 @@ async fn the_unread_count_agrees_with_the_messages_after_every_kind_of_write() {
         .patient_starts(&alice, "My knee is still swollen after the exercises.")
         .await["conversation"]);
     reads(&app, &rivera, &knee).await;
-    posted(
-        app.staff_posts(&rivera, &knee, "Ice it for 15 minutes.", false)
-            .await,
-    );
+    app.staff_writes(&rivera, &knee, "Ice it for 15 minutes.", false)
+        .await;
     posted(
         app.patient_posts(&alice, &knee, "It is still swollen.")
             .await,
     );
-    posted(
-        app.staff_posts(&kim, &knee, "Coach: check her form.", true)
-            .await,
-    );
-    posted(
-        app.staff_posts(&rivera, &knee, "Booking a video visit.", true)
-            .await,
-    );
-    posted(
-        app.staff_posts(&rivera, &knee, "Asked Kim too.", true)
-            .await,
-    );
+    app.staff_writes(&kim, &knee, "Coach: check her form.", true)
+        .await;
+    app.staff_writes(&rivera, &knee, "Booking a video visit.", true)
+        .await;
+    app.staff_writes(&rivera, &knee, "Asked Kim too.", true)
+        .await;
 
     // Patel holds Bob's conversation and writes notes after Rivera read it.
     let bob_question = id(&app
         .patient_starts(&bob, "How many sets of the stretches should I do?")
         .await["conversation"]);
-    posted(
-        app.staff_posts(&patel, &bob_question, "Three sets of ten.", false)
-            .await,
-    );
+    app.staff_writes(&patel, &bob_question, "Three sets of ten.", false)
+        .await;
     reads(&app, &rivera, &bob_question).await;
-    posted(
-        app.staff_posts(&patel, &bob_question, "Follow up Friday.", true)
-            .await,
-    );
-    posted(app.staff_posts(&patel, &bob_question, "Done.", true).await);
+    app.staff_writes(&patel, &bob_question, "Follow up Friday.", true)
+        .await;
+    app.staff_writes(&patel, &bob_question, "Done.", true).await;
     reads(&app, &patel, &bob_question).await;
 
     // Support reads a tech question and hands it to the care team with a summary.
@@ -232,18 +228,9 @@ async fn the_unread_count_agrees_with_the_messages_after_every_kind_of_write() {
         .patient_starts(&alice, "My exercise video will not load.")
         .await["conversation"]);
     reads(&app, &support, &video).await;
-    let handed = app
-        .post(
-            &format!("/v1/conversations/{video}/handoff"),
-            &support,
-            serde_json::json!({"to": "care_team", "summary": "Video question for her clinician."}),
-        )
+    hands_to_care_team(&app, &support, &video, "Video question for her clinician.").await;
+    app.staff_writes(&rivera, &video, "Try the app's update.", false)
         .await;
-    assert_eq!(handed.status, StatusCode::OK, "{}", handed.raw);
-    posted(
-        app.staff_posts(&rivera, &video, "Try the app's update.", false)
-            .await,
-    );
 
     // Rivera starts one with Bob, Bob answers, Rivera reads and adds a note.
     let bob_id = app.id_of(&bob).await;
@@ -258,10 +245,8 @@ async fn the_unread_count_agrees_with_the_messages_after_every_kind_of_write() {
     let shoulder = id(&started.body["conversation"]);
     posted(app.patient_posts(&bob, &shoulder, "Better, thanks.").await);
     reads(&app, &rivera, &shoulder).await;
-    posted(
-        app.staff_posts(&rivera, &shoulder, "Keep going.", true)
-            .await,
-    );
+    app.staff_writes(&rivera, &shoulder, "Keep going.", true)
+        .await;
 
     // Support read a billing question, then Bob wrote again before Support's reply.
     let billing = id(&app
@@ -272,10 +257,8 @@ async fn the_unread_count_agrees_with_the_messages_after_every_kind_of_write() {
         app.patient_posts(&bob, &billing, "When will the refund come?")
             .await,
     );
-    posted(
-        app.staff_posts(&support, &billing, "Refunded today.", false)
-            .await,
-    );
+    app.staff_writes(&support, &billing, "Refunded today.", false)
+        .await;
 
     // A closed conversation counts for nobody.
     let closed = id(&app.patient_starts(&bob, "Thanks for everything.").await["conversation"]);
@@ -365,20 +348,12 @@ async fn the_migration_backfills_what_the_writes_keep() {
         (&kim, "Coach: check her form.", true),
         (&rivera, "Booking a video visit.", true),
     ] {
-        let sent = app.staff_posts(staff, &knee, body, internal).await;
-        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.raw);
+        app.staff_writes(staff, &knee, body, internal).await;
     }
     let video = id(&app
         .patient_starts(&bob, "My exercise video will not load.")
         .await["conversation"]);
-    let handed = app
-        .post(
-            &format!("/v1/conversations/{video}/handoff"),
-            &support,
-            serde_json::json!({"to": "care_team", "summary": "A question for the care team."}),
-        )
-        .await;
-    assert_eq!(handed.status, StatusCode::OK, "{}", handed.raw);
+    hands_to_care_team(&app, &support, &video, "A question for the care team.").await;
     app.patient_starts(&bob, "How many sets of the stretches should I do?")
         .await;
 
