@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::dsl::sql;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
+use diesel::sql_types::Bool;
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use parking_lot::{FairMutex, FairMutexGuard};
 
@@ -231,15 +233,66 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
+///
+/// Instances that start together (a rolling deploy, `inbox migrate` beside `inbox serve`) take
+/// turns: Diesel takes no lock, so two could both find a migration pending, and the second fail
+/// on the first one's tables or run a backfill again. The one that waited finds nothing left.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    with_sqlite_writes_allowed(conn, |conn| {
-        let applied = match conn {
-            DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
-            DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
-        }
-        .map_err(|source| StoreError::Migration(source.to_string()))?;
-        Ok(applied.len())
+    with_sqlite_writes_allowed(conn, |conn| match conn {
+        DbConnection::Postgresql(pg) => with_migration_lock(pg, |pg| {
+            applied_count(pg.run_pending_migrations(POSTGRES_MIGRATIONS))
+        }),
+        // Diesel runs each migration in a savepoint of this transaction, which holds SQLite's
+        // write lock from the start.
+        DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|sqlite| {
+            applied_count(sqlite.run_pending_migrations(SQLITE_MIGRATIONS))
+        }),
     })
+}
+
+fn applied_count<V>(applied: diesel::migration::Result<Vec<V>>) -> Result<usize, StoreError> {
+    applied
+        .map(|versions| versions.len())
+        .map_err(|source| StoreError::Migration(source.to_string()))
+}
+
+/// The PostgreSQL advisory lock the migrations run under. Advisory locks belong to a database,
+/// so instances of different databases on one server never wait for each other.
+const MIGRATION_LOCK_KEY: i64 = 0x6d69_6772;
+
+/// How often an instance asks again for the migration lock while another holds it.
+const MIGRATION_LOCK_RETRY: Duration = Duration::from_millis(200);
+
+/// Runs `migrate` holding [`MIGRATION_LOCK_KEY`] for this session. The lock is asked for again
+/// and again rather than waited for: a session waiting in `pg_advisory_lock` holds a snapshot,
+/// and a `CREATE INDEX CONCURRENTLY` of the holder's migrations waits for every older snapshot
+/// to end, so the two would wait for each other.
+fn with_migration_lock(
+    pg: &mut PgConnection,
+    migrate: impl FnOnce(&mut PgConnection) -> Result<usize, StoreError>,
+) -> Result<usize, StoreError> {
+    let mut announced = false;
+    while !diesel::select(sql::<Bool>(&format!(
+        "pg_try_advisory_lock({MIGRATION_LOCK_KEY})"
+    )))
+    .get_result::<bool>(pg)?
+    {
+        if !announced {
+            tracing::info!("waiting for another instance to finish migrating the database");
+            announced = true;
+        }
+        std::thread::sleep(MIGRATION_LOCK_RETRY);
+    }
+    let migrated = migrate(pg);
+    // A session lock outlives the work, and this connection goes back to the pool. If the
+    // unlock fails, the start fails, and the lock ends with the process's connections.
+    let unlocked = diesel::select(sql::<Bool>(&format!(
+        "pg_advisory_unlock({MIGRATION_LOCK_KEY})"
+    )))
+    .get_result::<bool>(pg);
+    let applied = migrated?;
+    unlocked?;
+    Ok(applied)
 }
 
 /// One round trip to the database, for readiness.

@@ -22,13 +22,14 @@ pub const DEMO_PASSWORD: &str = "demo-pass";
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
 
-enum TestDatabase {
+/// An empty database of the run's backend (no migrations applied), gone when this is dropped.
+pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
 
 impl TestDatabase {
-    fn create() -> (Self, DatabaseUrl) {
+    pub fn create() -> (Self, DatabaseUrl) {
         match std::env::var(TEST_DATABASE_ENV) {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
                 let name = format!("inbox_test_{}", uuid::Uuid::now_v7().simple());
