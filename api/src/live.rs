@@ -2,13 +2,14 @@
 //!
 //! Streams tail the `inbox_events` log (see `persistence::live`) with the caller's visibility:
 //! staff get their organization's events (support agents only Support's), patients only the
-//! messages of their own conversations. Event ids are log ids, so `Last-Event-ID` resumes with
-//! `id > N` and nothing written meanwhile is lost.
+//! messages of their own conversations. Event ids are log ids; `Last-Event-ID` resumes after
+//! that event's place in the log ([`live::Position`]), so nothing written meanwhile is lost.
 //!
-//! A stream reads the log when woken: on PostgreSQL by `NOTIFY` through one listener connection
-//! per instance (so every instance behind a load balancer hears every write), on SQLite by the
-//! handlers of this process. The wake-up carries nothing, and a periodic poll backs it up, so a
-//! lost notification delays an event but never drops it.
+//! A stream reads the log when woken: on PostgreSQL by `NOTIFY`, which each instance sends after
+//! its writes commit and hears through one listener connection (so every instance behind a load
+//! balancer hears every write), on SQLite by the handlers of this process. The wake-up carries
+//! nothing, and a periodic poll backs it up, so a lost notification delays an event but never
+//! drops it.
 
 use std::time::Duration;
 
@@ -17,10 +18,10 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use domain::access::visible_team;
 use domain::roles::Role;
 use futures_util::StreamExt;
-use persistence::live::{self, Audience, InboxEventRow};
+use persistence::live::{self, Audience, InboxEventRow, Position};
 use persistence::{DbConnection, Pool, StoreError};
 use serde_json::json;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -61,14 +62,20 @@ const BATCH: i64 = 200;
 const STREAM_BUFFER: usize = 64;
 /// What clients wait before reconnecting, sent as the stream's `retry:` field.
 const RECONNECT_MILLIS: u64 = 2_000;
-/// Wait before the listener reconnects after losing its connection.
+/// Wait before the listener or the announcer reconnects after losing its connection.
 const LISTENER_RETRY: Duration = Duration::from_secs(2);
+/// Wait before a stream reads again events that were committed but not settled: the
+/// transaction they wait for may end without a notification (it wrote no event).
+const SETTLE_RETRY: Duration = Duration::from_millis(50);
 
-/// Wakes this instance's streams when the log may have grown, and ends them when the server
-/// stops.
+/// Wakes this instance's streams when the log may have grown, announces this instance's writes
+/// to every instance on PostgreSQL, and ends the streams when the server stops.
 #[derive(Debug)]
 pub struct EventHub {
     version: watch::Sender<u64>,
+    /// Writes committed and not announced yet: however many there are, the announcer sends one
+    /// `NOTIFY` for them.
+    unannounced: Notify,
     closing: CancellationToken,
 }
 
@@ -76,6 +83,7 @@ impl Default for EventHub {
     fn default() -> Self {
         Self {
             version: watch::Sender::new(0),
+            unannounced: Notify::new(),
             closing: CancellationToken::new(),
         }
     }
@@ -85,6 +93,15 @@ impl EventHub {
     pub fn wake(&self) {
         self.version
             .send_modify(|version| *version = version.wrapping_add(1));
+    }
+
+    /// A write that appended events has committed.
+    pub fn committed(&self, backend: persistence::Backend) {
+        match backend {
+            // This process is the only one on the file.
+            persistence::Backend::Sqlite => self.wake(),
+            persistence::Backend::Postgres => self.unannounced.notify_one(),
+        }
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
@@ -97,15 +114,14 @@ impl EventHub {
     }
 }
 
-/// Starts the background work of the live inbox: the PostgreSQL listener (when the database is
-/// PostgreSQL) and the pruning of old events.
+/// Starts the background work of the live inbox: the PostgreSQL listener and announcer (when
+/// the database is PostgreSQL) and the pruning of old events.
 pub fn start(state: &AppState, database_url: &persistence::DatabaseUrl, settings: &LiveSettings) {
     // On the runtime that builds the application (the server's, or a test's), not a worker's.
     if database_url.backend() == persistence::Backend::Postgres {
-        tokio::spawn(listen(
-            database_url.as_str().to_owned(),
-            state.events.clone(),
-        ));
+        let url = database_url.as_str().to_owned();
+        tokio::spawn(listen(url.clone(), state.events.clone()));
+        tokio::spawn(announce(url, state.events.clone()));
     }
     tokio::spawn(prune_periodically(state.pool.clone(), settings.retention));
 }
@@ -151,6 +167,41 @@ async fn listen_once(url: &str, hub: &EventHub) -> Result<(), tokio_postgres::Er
     }
 }
 
+/// Sends a `NOTIFY` after this instance's writes commit, on a connection of its own, for as long
+/// as the process runs. One at a time, for all the writes committed meanwhile: PostgreSQL
+/// commits notifying transactions one after another.
+async fn announce(url: String, hub: std::sync::Arc<EventHub>) {
+    loop {
+        if let Err(error) = announce_on_one_connection(&url, &hub).await {
+            tracing::warn!(%error, "the events announcer failed; reconnecting");
+        }
+        // Writes committed meanwhile stay unannounced until it is back (the streams' polls
+        // find them).
+        tokio::time::sleep(LISTENER_RETRY).await;
+    }
+}
+
+async fn announce_on_one_connection(
+    url: &str,
+    hub: &EventHub,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    // A lost notification only delays events until a poll, so its commit need not wait for the
+    // disk.
+    let announced = async {
+        client.batch_execute("SET synchronous_commit = off").await?;
+        let statement = format!("NOTIFY {}", live::CHANNEL);
+        loop {
+            hub.unannounced.notified().await;
+            client.batch_execute(&statement).await?;
+        }
+    }
+    .await;
+    connection.abort();
+    announced
+}
+
 async fn prune_periodically(pool: Pool, retention: Duration) {
     // Pruning a day-long log every few minutes keeps each delete small.
     let mut every = tokio::time::interval((retention / 24).max(Duration::from_secs(60)));
@@ -189,27 +240,34 @@ where
 struct ReadError(String);
 
 /// Where a new stream starts reading.
+#[derive(Debug, PartialEq, Eq)]
 struct Start {
-    after_id: i64,
+    after: Position,
     /// The resume point is older than the log keeps: the client must reload.
     resync: bool,
 }
 
-fn start_of(last_event_id: Option<i64>, newest: i64, oldest: Option<i64>) -> Start {
-    match last_event_id {
-        None => Start {
-            after_id: newest,
+/// Where the stream of a client that last received `last_event_id` starts: after that event,
+/// found at `resume_point` in the log, or at `now` for a new stream. 0 asks for the whole log.
+fn start_of(last_event_id: Option<i64>, resume_point: Option<Position>, now: Position) -> Start {
+    match (last_event_id, resume_point) {
+        (None, _) => Start {
+            after: now,
             resync: false,
         },
-        // An id the client saw was committed, so one older than the oldest kept was pruned,
+        (Some(0), _) => Start {
+            after: Position::START,
+            resync: false,
+        },
+        (Some(_), Some(after)) => Start {
+            after,
+            resync: false,
+        },
+        // An id the client received was committed, so one the log no longer holds was pruned,
         // and so may be events after it.
-        Some(last) if last > 0 && oldest.is_none_or(|oldest| last < oldest) => Start {
-            after_id: newest,
+        (Some(_), None) => Start {
+            after: now,
             resync: true,
-        },
-        Some(last) => Start {
-            after_id: last,
-            resync: false,
         },
     }
 }
@@ -284,10 +342,19 @@ pub async fn stream_events(
             visible_team: visible_team(role),
         },
     };
-    let (newest, oldest) = read(&state.pool, live::log_bounds)
-        .await
-        .map_err(|error| ApiError::from(StoreError::Unavailable(error.0)))?;
-    let start = start_of(last_event_id, newest, oldest);
+    let start = read(&state.pool, move |conn| {
+        let resume_point = match last_event_id {
+            Some(id) if id > 0 => live::position_of(conn, id)?,
+            _ => None,
+        };
+        Ok(start_of(
+            last_event_id,
+            resume_point,
+            live::current_position(conn)?,
+        ))
+    })
+    .await
+    .map_err(|error| ApiError::from(StoreError::Unavailable(error.0)))?;
     let (frames, receiver) = mpsc::channel(STREAM_BUFFER);
     let stream = Stream {
         state: state.get_ref().clone(),
@@ -350,24 +417,20 @@ impl Stream {
         self.send(Bytes::from(format!("retry: {RECONNECT_MILLIS}\n\n")))
             .await?;
         if start.resync {
-            self.send(unnamed_frame(
-                "resync",
-                &json!({"last_event_id": start.after_id}),
-            ))
-            .await?;
+            self.send(unnamed_frame("resync", &json!({}))).await?;
         }
-        let mut after_id = start.after_id;
+        let mut after = start.after;
         let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
         let mut poll = tokio::time::interval(settings.poll_interval);
         heartbeat.reset();
         poll.reset();
         let mut counts = CountsSchedule::new(settings.counts_interval, Instant::now());
         loop {
-            let last_sent_id = self.deliver_new(after_id).await?;
-            if last_sent_id != after_id && self.caller.role != Role::Patient {
+            let (sent_up_to, unsettled) = self.deliver_new(after).await?;
+            if sent_up_to != after && self.caller.role != Role::Patient {
                 counts.changed();
             }
-            after_id = last_sent_id;
+            after = sent_up_to;
             if counts.due_by(Instant::now()) {
                 let sent = self.send_counts().await?;
                 counts.tried(Instant::now(), sent);
@@ -385,35 +448,36 @@ impl Stream {
                 _ = poll.tick() => {}
                 _ = heartbeat.tick() => self.send(Bytes::from_static(b": keep-alive\n\n")).await?,
                 _ = tokio::time::sleep_until(counts_wait), if counts_due.is_some() => {}
+                () = tokio::time::sleep(SETTLE_RETRY), if unsettled => {}
             }
         }
     }
 
-    /// Sends the events after `after_id`; returns the last id sent.
-    async fn deliver_new(&self, mut after_id: i64) -> Result<i64, Gone> {
+    /// Sends the settled events after `after`; returns the position of the last one sent, and
+    /// whether unsettled ones follow.
+    async fn deliver_new(&self, mut after: Position) -> Result<(Position, bool), Gone> {
         loop {
             let audience = self.audience.clone();
-            let events = match read(&self.state.pool, move |conn| {
-                live::events_after(conn, &audience, after_id, BATCH)
+            let read = match read(&self.state.pool, move |conn| {
+                live::events_after(conn, &audience, after, BATCH)
             })
             .await
             {
-                Ok(events) => events,
+                Ok(read) => read,
                 Err(error) => {
                     // The next wake-up or poll tries again from the same point.
                     tracing::warn!(error = %error.0, "reading inbox events failed");
-                    break;
+                    return Ok((after, false));
                 }
             };
-            for event in &events {
+            for event in &read.events {
                 self.send(frame(event)).await?;
-                after_id = event.id;
+                after = event.position();
             }
-            if i64::try_from(events.len()).unwrap_or(BATCH) < BATCH {
-                break;
+            if read.unsettled || i64::try_from(read.events.len()).unwrap_or(BATCH) < BATCH {
+                return Ok((after, read.unsettled));
             }
         }
-        Ok(after_id)
     }
 
     /// Sends the staff member's inbox counts as they are now; false when they could not be
@@ -488,29 +552,55 @@ pub fn configure(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
 mod tests {
     use super::*;
 
+    const NOW: Position = Position { tx: 90, id: 42 };
+
     #[test]
-    fn a_fresh_stream_starts_at_the_newest_event() {
-        let start = start_of(None, 42, Some(7));
-        assert_eq!((start.after_id, start.resync), (42, false));
+    fn a_fresh_stream_starts_now() {
+        let start = start_of(None, None, NOW);
+        assert_eq!(
+            start,
+            Start {
+                after: NOW,
+                resync: false
+            }
+        );
     }
 
     #[test]
     fn a_kept_resume_point_resumes_after_it() {
-        let start = start_of(Some(10), 42, Some(7));
-        assert_eq!((start.after_id, start.resync), (10, false));
+        let kept = Position { tx: 70, id: 10 };
+        let start = start_of(Some(10), Some(kept), NOW);
+        assert_eq!(
+            start,
+            Start {
+                after: kept,
+                resync: false
+            }
+        );
     }
 
     #[test]
     fn a_pruned_resume_point_asks_for_a_resync() {
-        let start = start_of(Some(3), 42, Some(7));
-        assert_eq!((start.after_id, start.resync), (42, true));
-        let emptied = start_of(Some(3), 0, None);
-        assert!(emptied.resync);
+        let start = start_of(Some(3), None, NOW);
+        assert_eq!(
+            start,
+            Start {
+                after: NOW,
+                resync: true
+            }
+        );
     }
 
     #[test]
-    fn resuming_at_zero_on_an_empty_log_is_no_resync() {
-        assert!(!start_of(Some(0), 0, None).resync);
+    fn resuming_at_zero_reads_the_whole_log() {
+        let start = start_of(Some(0), None, NOW);
+        assert_eq!(
+            start,
+            Start {
+                after: Position::START,
+                resync: false
+            }
+        );
     }
 
     const INTERVAL: Duration = Duration::from_secs(2);

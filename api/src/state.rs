@@ -46,11 +46,9 @@ impl AppState {
             // Blocking threads are reused: forget what earlier work on this one appended.
             persistence::live::take_appended();
             let result = work(&mut conn);
-            // SQLite has no NOTIFY: when this work added to the event log, this process (the
-            // only one on the file) wakes its streams. A rolled-back write wakes them for nothing,
-            // which costs them one empty read.
-            if persistence::live::take_appended() && matches!(*conn, DbConnection::Sqlite(_)) {
-                events.wake();
+            // A rolled-back write announces nothing new, which costs the streams one empty read.
+            if persistence::live::take_appended() {
+                events.committed(conn.backend());
             }
             result
         })

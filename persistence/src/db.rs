@@ -232,6 +232,15 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         .build_unchecked(ConnectionManager { url: url.clone() })
 }
 
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
 ///
 /// Instances that start together (a rolling deploy, `inbox migrate` beside `inbox serve`) take

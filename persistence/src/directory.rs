@@ -91,7 +91,7 @@ pub fn search_patients(
         .into_boxed();
     if let Some(query) = query {
         let by_name = (!query.terms.is_empty())
-            .then(|| search::patient_name_matches(search::backend_of(conn), query.terms));
+            .then(|| search::patient_name_matches(conn.backend(), query.terms));
         let by_external_id = query
             .external_id
             .map(|external_id| patients::external_id.eq(external_id.to_owned()));

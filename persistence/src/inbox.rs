@@ -221,7 +221,7 @@ pub fn list(
             next: None,
         });
     }
-    let backend = search::backend_of(conn);
+    let backend = conn.backend();
     let tab_search = match filter.search {
         Some(terms) if search::collects_from_indexes(backend) => Some(TabSearch::new(
             conn, staff, filter, after_key, backend, terms,
@@ -494,7 +494,7 @@ pub fn snippets(
     if terms.is_empty() || conversation_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let backend = search::backend_of(conn);
+    let backend = conn.backend();
     Ok(conversations::table
         .filter(conversations::id.eq_any(conversation_ids))
         .select((conversations::id, search::latest_match_text(backend, terms)))

@@ -1,6 +1,6 @@
 //! The live inbox's event log: every conversation write appends what changed to `inbox_events`
 //! in its own transaction, and server-sent-event streams tail the log. The row id is the event id
-//! clients resume from, so the log must hand out ids in commit order (see [`record`]).
+//! clients resume from; the log's order is its [`Position`]s'.
 //!
 //! Rows carry ids, kinds and states — never message text or names — because they are sent to
 //! browsers and apps, and kept for a day.
@@ -8,8 +8,9 @@
 use std::cell::{Cell, RefCell};
 
 use chrono::NaiveDateTime;
-use diesel::connection::SimpleConnection;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use domain::conversation::Event;
 use domain::routing::Team;
 use serde_json::{json, Value};
@@ -17,10 +18,13 @@ use serde_json::{json, Value};
 use crate::conversations::{message_kind, ConversationRow, MessageRow};
 use crate::db::write_transaction;
 use crate::schema::inbox_events;
+use crate::search::Condition;
 use crate::{now, DbConnection, StoreError};
 
 /// The PostgreSQL channel a committed event is announced on. The notification carries nothing:
-/// listeners read the log, so a lost or merged notification loses no event.
+/// listeners read the log, so a lost or merged notification loses no event. It is sent after the
+/// write commits, not in its transaction: PostgreSQL commits the transactions that notify one
+/// at a time, under one lock for the whole database, and so did every write while each sent one.
 pub const CHANNEL: &str = "inbox_events";
 
 /// Kinds of events that are not conversation timeline events (those keep their domain names:
@@ -30,14 +34,57 @@ pub mod event_kind {
     pub const MESSAGE_CREATED: &str = "message_created";
 }
 
-/// Serializes the writers of the log on PostgreSQL until they commit, so ids are handed out in
-/// commit order: without it a transaction could take id 10, commit after the one with id 11, and
-/// a stream that had already read 11 would never see 10. SQLite has one writer anyway.
+/// Where a stream is in the log. The log is read in the order of the ids of the transactions
+/// that wrote it (`tx`), then of its row ids, and only as far as it is *settled*: written by
+/// transactions older than every one still running in the database. No event can later appear
+/// before a settled one, so a stream that has sent everything up to a position never has to look
+/// back.
 ///
-/// Every write of the inbox waits for this lock, so it is held as briefly as possible: a write
-/// transaction only queues its events ([`record`]), and [`append_pending`] takes the lock and
-/// inserts them as the last statements before the commit.
-const LOG_LOCK_KEY: i64 = 0x1b0c_e7e5;
+/// Row ids alone would not do on PostgreSQL: writers commit in any order, so a transaction could
+/// take id 10 and commit after the one with id 11, and a stream that had already read 11 would
+/// never see 10. Holding a lock from the events to the commit kept ids in commit order, but made
+/// every write of the database wait for the one before to commit. SQLite commits one writer at a
+/// time, so its ids are in commit order already, and its `tx` is always 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub tx: i64,
+    pub id: i64,
+}
+
+impl Position {
+    /// Before every event.
+    pub const START: Position = Position { tx: 0, id: 0 };
+
+    /// The events after this position, as one row comparison: a range of the log's index.
+    fn events_after(self) -> Condition<inbox_events::table> {
+        Box::new(
+            sql::<Bool>("(inbox_events.tx, inbox_events.id) > (")
+                .bind::<BigInt, _>(self.tx)
+                .sql(", ")
+                .bind::<BigInt, _>(self.id)
+                .sql(")"),
+        )
+    }
+}
+
+/// On PostgreSQL, the oldest transaction id that may still write this database's log: the
+/// oldest transaction the statement's snapshot counts as running, or the first not yet begun.
+/// Transaction ids belong to the whole server, so the running transactions that
+/// `pg_stat_activity` shows in other databases are left out: a long one there must not hold up
+/// the streams. One that has ended meanwhile is not shown, and so is kept, which only delays.
+const OLDEST_POSSIBLE_WRITER: &str = "(SELECT coalesce(min(running::text::bigint), \
+     pg_snapshot_xmax(pg_current_snapshot())::text::bigint) \
+     FROM pg_snapshot_xip(pg_current_snapshot()) AS running \
+     WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid = running::xid \
+     AND datname IS DISTINCT FROM current_database()))";
+
+/// Whether an event row is settled (see [`Position`]).
+fn settled(conn: &DbConnection) -> String {
+    match conn {
+        DbConnection::Postgresql(_) => format!("inbox_events.tx < {OLDEST_POSSIBLE_WRITER}"),
+        DbConnection::Sqlite(_) => "1".to_owned(),
+    }
+}
 
 thread_local! {
     /// The events of the write transaction running on this thread, not yet in the log. A
@@ -61,8 +108,20 @@ pub struct InboxEventRow {
     pub internal: bool,
     pub payload: String,
     pub created_at: NaiveDateTime,
+    pub tx: i64,
 }
 
+impl InboxEventRow {
+    pub fn position(&self) -> Position {
+        Position {
+            tx: self.tx,
+            id: self.id,
+        }
+    }
+}
+
+/// The row's `tx` is the column's default: the writing transaction's id on PostgreSQL, 0 on
+/// SQLite.
 #[derive(Insertable)]
 #[diesel(table_name = inbox_events)]
 struct NewInboxEvent {
@@ -100,7 +159,8 @@ pub(crate) fn pending_mark() -> usize {
 }
 
 /// Whether the work run on this thread since the last call appended events to the log, so that
-/// the caller can wake this process's streams: SQLite has no `NOTIFY` to do it.
+/// the caller can announce them once committed: wake this process's streams on SQLite, `NOTIFY`
+/// [`CHANNEL`] on PostgreSQL.
 pub fn take_appended() -> bool {
     APPENDED.replace(false)
 }
@@ -110,20 +170,14 @@ pub(crate) fn discard_pending(mark: usize) {
     PENDING.with_borrow_mut(|pending| pending.truncate(mark));
 }
 
-/// Appends the queued events to the log: the outermost write transaction calls it last before
-/// committing. On PostgreSQL it takes the log's lock (held until the commit) and queues a
-/// `NOTIFY`, which PostgreSQL delivers to every instance's listener at commit.
+/// Appends the queued events to the log: the outermost write transaction calls it before
+/// committing.
 pub(crate) fn append_pending(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     let events = PENDING.with_borrow_mut(std::mem::take);
     if events.is_empty() {
         return Ok(());
     }
     APPENDED.set(true);
-    if let DbConnection::Postgresql(_) = conn {
-        conn.batch_execute(&format!(
-            "SELECT pg_advisory_xact_lock({LOG_LOCK_KEY}); NOTIFY {CHANNEL}"
-        ))?;
-    }
     insert_all!(conn, inbox_events::table, &events)?;
     Ok(())
 }
@@ -202,17 +256,28 @@ pub enum Audience {
     },
 }
 
-/// The audience's events after `after_id`, oldest first, at most `limit`.
+/// What a stream reads from the log at once.
+#[derive(Debug)]
+pub struct LogRead {
+    /// Settled events after the position, in the log's order.
+    pub events: Vec<InboxEventRow>,
+    /// Committed events follow that are not settled yet: a transaction older than theirs is
+    /// still running, and may add events before them. They are for a later read, which nothing
+    /// may wake if that transaction writes no event.
+    pub unsettled: bool,
+}
+
+/// The audience's settled events after `after`, at most `limit`.
 pub fn events_after(
     conn: &mut DbConnection,
     audience: &Audience,
-    after_id: i64,
+    after: Position,
     limit: i64,
-) -> Result<Vec<InboxEventRow>, StoreError> {
+) -> Result<LogRead, StoreError> {
     let mut query = inbox_events::table
-        .filter(inbox_events::id.gt(after_id))
-        .select(InboxEventRow::as_select())
-        .order(inbox_events::id.asc())
+        .filter(after.events_after())
+        .select((InboxEventRow::as_select(), sql::<Bool>(&settled(conn))))
+        .order((inbox_events::tx.asc(), inbox_events::id.asc()))
         .limit(limit)
         .into_boxed();
     match audience {
@@ -235,19 +300,48 @@ pub fn events_after(
                 .filter(inbox_events::internal.eq(false));
         }
     }
-    Ok(query.load(conn)?)
+    let rows: Vec<(InboxEventRow, bool)> = query.load(conn)?;
+    let unsettled = rows.iter().any(|(_, settled)| !settled);
+    let events = rows
+        .into_iter()
+        .take_while(|(_, settled)| *settled)
+        .map(|(event, _)| event)
+        .collect();
+    Ok(LogRead { events, unsettled })
 }
 
-/// Where a stream starts: the newest event id (0 on an empty log) and the oldest one still
-/// kept, to tell whether a resume point has been pruned away.
-pub fn log_bounds(conn: &mut DbConnection) -> Result<(i64, Option<i64>), StoreError> {
-    let (newest, oldest) = inbox_events::table
-        .select((
-            diesel::dsl::max(inbox_events::id),
-            diesel::dsl::min(inbox_events::id),
-        ))
-        .first::<(Option<i64>, Option<i64>)>(conn)?;
-    Ok((newest.unwrap_or(0), oldest))
+/// Where a stream that starts now begins: after every settled event, so that it gets each event
+/// committed from now on (and perhaps a few committed just before, not yet settled).
+pub fn current_position(conn: &mut DbConnection) -> Result<Position, StoreError> {
+    match conn {
+        DbConnection::Postgresql(_) => {
+            let oldest_possible_writer: i64 =
+                diesel::select(sql::<BigInt>(OLDEST_POSSIBLE_WRITER)).get_result(conn)?;
+            Ok(Position {
+                tx: oldest_possible_writer - 1,
+                id: i64::MAX,
+            })
+        }
+        DbConnection::Sqlite(_) => {
+            let newest = inbox_events::table
+                .select(diesel::dsl::max(inbox_events::id))
+                .first::<Option<i64>>(conn)?;
+            Ok(Position {
+                tx: 0,
+                id: newest.unwrap_or(0),
+            })
+        }
+    }
+}
+
+/// The position of the event `id`, while the log keeps it.
+pub fn position_of(conn: &mut DbConnection, id: i64) -> Result<Option<Position>, StoreError> {
+    Ok(inbox_events::table
+        .find(id)
+        .select(inbox_events::tx)
+        .first::<i64>(conn)
+        .optional()?
+        .map(|tx| Position { tx, id }))
 }
 
 /// Deletes the events recorded before `cutoff`; returns how many. In a write transaction, so

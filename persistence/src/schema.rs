@@ -155,6 +155,7 @@ diesel::table! {
         internal -> Bool,
         payload -> Text,
         created_at -> Timestamp,
+        tx -> BigInt,
     }
 }
 

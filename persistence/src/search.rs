@@ -104,13 +104,6 @@ enum Words {
     Any,
 }
 
-pub fn backend_of(conn: &DbConnection) -> Backend {
-    match conn {
-        DbConnection::Postgresql(_) => Backend::Postgres,
-        DbConnection::Sqlite(_) => Backend::Sqlite,
-    }
-}
-
 pub type Condition<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
 
 /// A searchable text column and its indexes.

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS inbox_events_position_idx;
