@@ -64,9 +64,13 @@ const STREAM_BUFFER: usize = 64;
 const RECONNECT_MILLIS: u64 = 2_000;
 /// Wait before the listener or the announcer reconnects after losing its connection.
 const LISTENER_RETRY: Duration = Duration::from_secs(2);
-/// Wait before a stream reads again events that were committed but not settled: the
-/// transaction they wait for may end without a notification (it wrote no event).
+/// Wait before a stream first reads again events that were committed but not settled: the
+/// transaction they wait for may end without a notification (it wrote no event). The wait
+/// doubles while they stay unsettled, up to the poll interval, so that a long transaction does
+/// not have every stream read the log twenty times a second.
 const SETTLE_RETRY: Duration = Duration::from_millis(50);
+/// Longest a `NOTIFY` may take before the announcer gives its connection up for a new one.
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Wakes this instance's streams when the log may have grown, announces this instance's writes
 /// to every instance on PostgreSQL, and ends the streams when the server stops.
@@ -175,16 +179,13 @@ async fn announce(url: String, hub: std::sync::Arc<EventHub>) {
         if let Err(error) = announce_on_one_connection(&url, &hub).await {
             tracing::warn!(%error, "the events announcer failed; reconnecting");
         }
-        // Writes committed meanwhile stay unannounced until it is back (the streams' polls
-        // find them).
+        // Writes committed meanwhile are announced once it is back; the streams' polls may find
+        // them before.
         tokio::time::sleep(LISTENER_RETRY).await;
     }
 }
 
-async fn announce_on_one_connection(
-    url: &str,
-    hub: &EventHub,
-) -> Result<(), tokio_postgres::Error> {
+async fn announce_on_one_connection(url: &str, hub: &EventHub) -> Result<(), AnnounceError> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     let connection = tokio::spawn(connection);
     // A lost notification only delays events until a poll, so its commit need not wait for the
@@ -194,12 +195,26 @@ async fn announce_on_one_connection(
         let statement = format!("NOTIFY {}", live::CHANNEL);
         loop {
             hub.unannounced.notified().await;
-            client.batch_execute(&statement).await?;
+            match tokio::time::timeout(ANNOUNCE_TIMEOUT, client.batch_execute(&statement)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(AnnounceError::Database(error)),
+                Err(_) => return Err(AnnounceError::TimedOut),
+            }
         }
     }
     .await;
     connection.abort();
+    // The writes it was announcing are announced by the next connection.
+    hub.unannounced.notify_one();
     announced
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AnnounceError {
+    #[error(transparent)]
+    Database(#[from] tokio_postgres::Error),
+    #[error("a NOTIFY took longer than {ANNOUNCE_TIMEOUT:?}")]
+    TimedOut,
 }
 
 async fn prune_periodically(pool: Pool, retention: Duration) {
@@ -219,8 +234,8 @@ async fn prune_periodically(pool: Pool, retention: Duration) {
     }
 }
 
-/// A stream's database reads. They go around [`AppState::db`] on purpose: that one wakes the
-/// streams after SQLite work, and a stream's own reads must not wake them all again.
+/// A stream's database reads. They go around [`AppState::db`] on purpose: that one wakes or
+/// announces after work that appended events, which a stream's reads never do.
 async fn read<T, F>(pool: &Pool, work: F) -> Result<T, ReadError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -294,8 +309,9 @@ fn unnamed_frame(kind: &str, data: &serde_json::Value) -> Bytes {
 /// messages and acknowledgments of their own conversations, nothing else. `data` is JSON with
 /// ids, kinds and states only (no message text, no names): fetch the resource to show it.
 ///
-/// Every event but `counts` and `resync` has an `id:`. After a dropped connection, reconnect with
-/// `Last-Event-ID` to receive everything written since; when that point is older than the
+/// Every event but `counts` and `resync` has an `id:`; ids name events, they do not grow in the
+/// order events are sent. After a dropped connection, reconnect with `Last-Event-ID` (the id of
+/// the last event received) to receive everything written since; when that point is older than the
 /// retention window (a day) the stream starts with a `resync` event and the client should reload
 /// its lists. The stream also ends when the server stops (a deploy, a restart): reconnect the same
 /// way. A `: keep-alive` comment is sent every 15 seconds. Use a fetch-based SSE client: the stream
@@ -425,8 +441,12 @@ impl Stream {
         heartbeat.reset();
         poll.reset();
         let mut counts = CountsSchedule::new(settings.counts_interval, Instant::now());
+        let mut settle_wait = SETTLE_RETRY;
         loop {
             let (sent_up_to, unsettled) = self.deliver_new(after).await?;
+            if !unsettled {
+                settle_wait = SETTLE_RETRY;
+            }
             if sent_up_to != after && self.caller.role != Role::Patient {
                 counts.changed();
             }
@@ -448,7 +468,9 @@ impl Stream {
                 _ = poll.tick() => {}
                 _ = heartbeat.tick() => self.send(Bytes::from_static(b": keep-alive\n\n")).await?,
                 _ = tokio::time::sleep_until(counts_wait), if counts_due.is_some() => {}
-                () = tokio::time::sleep(SETTLE_RETRY), if unsettled => {}
+                () = tokio::time::sleep(settle_wait), if unsettled => {
+                    settle_wait = (settle_wait * 2).min(settings.poll_interval);
+                }
             }
         }
     }

@@ -70,13 +70,20 @@ impl Position {
 /// On PostgreSQL, the oldest transaction id that may still write this database's log: the
 /// oldest transaction the statement's snapshot counts as running, or the first not yet begun.
 /// Transaction ids belong to the whole server, so the running transactions that
-/// `pg_stat_activity` shows in other databases are left out: a long one there must not hold up
-/// the streams. One that has ended meanwhile is not shown, and so is kept, which only delays.
+/// `pg_stat_activity` shows in other databases, and the prepared ones of other databases, are
+/// left out: a long one there must not hold up the streams. One that has ended meanwhile is not
+/// shown, and so is kept, which only delays.
+///
+/// A long transaction in this database does hold them up, whatever it writes: its events, if
+/// any, must come first. Keep the inbox's own transactions short (the server's are; set
+/// `idle_in_transaction_session_timeout` for people's sessions).
 const OLDEST_POSSIBLE_WRITER: &str = "(SELECT coalesce(min(running::text::bigint), \
      pg_snapshot_xmax(pg_current_snapshot())::text::bigint) \
      FROM pg_snapshot_xip(pg_current_snapshot()) AS running \
      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid = running::xid \
-     AND datname IS DISTINCT FROM current_database()))";
+     AND datname IS DISTINCT FROM current_database()) \
+     AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE transaction = running::xid \
+     AND database IS DISTINCT FROM current_database()))";
 
 /// Whether an event row is settled (see [`Position`]).
 fn settled(conn: &DbConnection) -> String {
