@@ -36,7 +36,7 @@ pub mod event_kind {
 
 /// Where a stream is in the log. The log is read in the order of the ids of the transactions
 /// that wrote it (`tx`), then of its row ids, and only as far as it is *settled*: written by
-/// transactions older than every one still running in the database. No event can later appear
+/// transactions older than every one still running on the server. No event can later appear
 /// before a settled one, so a stream that has sent everything up to a position never has to look
 /// back.
 ///
@@ -67,23 +67,16 @@ impl Position {
     }
 }
 
-/// On PostgreSQL, the oldest transaction id that may still write this database's log: the
-/// oldest transaction the statement's snapshot counts as running, or the first not yet begun.
-/// Transaction ids belong to the whole server, so the running transactions that
-/// `pg_stat_activity` shows in other databases, and the prepared ones of other databases, are
-/// left out: a long one there must not hold up the streams. One that has ended meanwhile is not
-/// shown, and so is kept, which only delays.
+/// On PostgreSQL, the oldest transaction id that may still write the log: the oldest
+/// transaction the statement's snapshot counts as running, or the first not yet begun.
 ///
-/// A long transaction in this database does hold them up, whatever it writes: its events, if
-/// any, must come first. Keep the inbox's own transactions short (the server's are; set
-/// `idle_in_transaction_session_timeout` for people's sessions).
-const OLDEST_POSSIBLE_WRITER: &str = "(SELECT coalesce(min(running::text::bigint), \
-     pg_snapshot_xmax(pg_current_snapshot())::text::bigint) \
-     FROM pg_snapshot_xip(pg_current_snapshot()) AS running \
-     WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid = running::xid \
-     AND datname IS DISTINCT FROM current_database()) \
-     AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE transaction = running::xid \
-     AND database IS DISTINCT FROM current_database()))";
+/// Transaction ids belong to the whole server, so a long transaction in any of its databases
+/// holds the streams' events back until it ends (its events, if any, must come first). Keep
+/// transactions short (the server's are; set `idle_in_transaction_session_timeout` for people's
+/// sessions). Leaving out other databases' transactions, as `pg_stat_activity` shows them, cost
+/// each stream read 2 ms of planning and 0.5 ms of reading it, and the sends with 20 streams open
+/// less than half their rate (BENCHMARKS.md, item 27).
+const OLDEST_POSSIBLE_WRITER: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// Whether an event row is settled (see [`Position`]).
 fn settled(conn: &DbConnection) -> String {
