@@ -47,6 +47,11 @@ pub fn mark_read(
 }
 
 /// Unread messages of each of these conversations (absent: none), in one grouped query.
+///
+/// The join names the conversations on the markers' side too. PostgreSQL does not carry the
+/// messages' `conversation_id = ANY(…)` over to the markers, so it read every marker the reader
+/// ever left (3,584 for a clinician at 1 M messages, 8 of a page's 10 ms) to hash-join a page's
+/// fifty; named, it probes the markers' key for those fifty (BENCHMARKS.md, item 28).
 pub fn unread_counts(
     conn: &mut DbConnection,
     reader: Reader<'_>,
@@ -59,7 +64,8 @@ pub fn unread_counts(
         .left_join(
             read_markers::table.on(read_markers::conversation_id
                 .eq(messages::conversation_id)
-                .and(read_markers::principal_id.eq(reader.id.to_owned()))),
+                .and(read_markers::principal_id.eq(reader.id.to_owned()))
+                .and(read_markers::conversation_id.eq_any(conversation_ids.to_vec()))),
         )
         .filter(messages::conversation_id.eq_any(conversation_ids.to_vec()))
         .filter(
