@@ -292,8 +292,7 @@ pub fn display_names(
         return Ok(Default::default());
     }
     // One statement for both kinds of people: a list names patients and staff together, and a
-    // round trip is much of what a short read costs. Diesel builds a `UNION ALL` for each
-    // backend, not for the two behind one connection type.
+    // round trip is much of what a short read costs.
     let query = staff_members::table
         .filter(staff_members::id.eq_any(ids))
         .select((staff_members::id, staff_members::display_name))
@@ -302,9 +301,6 @@ pub fn display_names(
                 .filter(patients::id.eq_any(ids))
                 .select((patients::id, patients::display_name)),
         );
-    let names: Vec<(String, String)> = match conn {
-        DbConnection::Postgresql(pg) => query.load(pg)?,
-        DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
-    };
+    let names: Vec<(String, String)> = on_backend!(conn, |conn| query.load(conn))?;
     Ok(names.into_iter().collect())
 }

@@ -3,8 +3,8 @@
 //! transaction start); everything else is written once against [`DbConnection`].
 
 /// Runs `$body` with `$conn` bound to the backend's own connection, for statements the
-/// multi-backend connection cannot build: batch inserts and upserts. The body is written once and
-/// compiled for each backend.
+/// multi-backend connection cannot build: batch inserts, upserts and `UNION ALL`. The body is
+/// written once and compiled for each backend.
 macro_rules! on_backend {
     ($conn:expr, |$backend:ident| $body:expr) => {
         match $conn {
