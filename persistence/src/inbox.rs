@@ -1,6 +1,7 @@
 //! Reads of the staff inbox: the tabs, their counts and search. Every query starts from
 //! [`tab_part_query`], which applies who may see what (the caller's organization, and only Support's
-//! conversations for support agents) from the same [`StaffActor`] the writes use.
+//! conversations for support agents) from the same [`StaffActor`] the writes use; the closed
+//! tab's count, kept apart, applies the same rule to its per-team counts ([`counts`]).
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use domain::routing::Team;
 
 use crate::conversations::{page, ActivityKey, ConversationRow, Page, StaffActor};
 use crate::db::MultiBackend;
-use crate::schema::conversations;
+use crate::schema::{closed_conversation_counts, conversations};
 use crate::search::{self, SearchTerms};
 use crate::{DbConnection, StoreError};
 
@@ -479,8 +480,27 @@ pub fn counts(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<Counts,
         assigned: count(Tab::Assigned)?,
         my_clinic: count(Tab::MyClinic)?,
         support: count(Tab::Support)?,
-        closed: count(Tab::Closed)?,
+        closed: closed_count(conn, staff)?,
         unread: crate::read_markers::unread_conversations(conn, staff)?,
+    })
+}
+
+/// The closed tab's count, from the counts the triggers of migration 27 keep: counting the tab
+/// reads one index entry per closed conversation the clinic ever had.
+fn closed_count(conn: &mut DbConnection, staff: &StaffActor<'_>) -> Result<i64, StoreError> {
+    let (care_team, support) = closed_conversation_counts::table
+        .find(staff.organization_id)
+        .select((
+            closed_conversation_counts::care_team,
+            closed_conversation_counts::support,
+        ))
+        .first::<(i64, i64)>(conn)
+        .optional()?
+        .unwrap_or_default();
+    Ok(match staff.visible_team {
+        None => care_team + support,
+        Some(Team::CareTeam) => care_team,
+        Some(Team::Support) => support,
     })
 }
 

@@ -58,6 +58,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Closed conversations of each organization, per team, kept by triggers (migration 27).
+    closed_conversation_counts (organization_id) {
+        organization_id -> Text,
+        care_team -> BigInt,
+        support -> BigInt,
+    }
+}
+
+diesel::table! {
     conversations (id) {
         id -> Text,
         organization_id -> Text,

@@ -466,6 +466,22 @@ async fn search_finds_closed_conversations_behind_a_long_closed_tab() {
 /// On PostgreSQL, the closed word table (migration 13) holds exactly each closed conversation's
 /// words at its place in the closed tab, whatever was done to the conversations.
 async fn assert_closed_words_follow_conversations(app: &TestApp) {
+    if http_tests::backend_name() != "postgres" {
+        return;
+    }
+    let entries = "SELECT organization_id, lexeme, last_activity_at, conversation_id, team \
+                   FROM closed_conversation_lexemes";
+    let expected = "SELECT organization_id, unnest(tsvector_to_array(message_lexemes)), \
+                    last_activity_at, id, team FROM conversations WHERE status = 'closed'";
+    let query = format!(
+        "SELECT count(*) AS count FROM (({entries} EXCEPT ALL {expected}) \
+         UNION ALL ({expected} EXCEPT ALL {entries})) AS differences"
+    );
+    assert_eq!(differences(app, query).await, 0);
+}
+
+/// The `count` a consistency query returns: how many rows it found that should not be.
+async fn differences(app: &TestApp, query: String) -> i64 {
     use diesel::sql_types::BigInt;
     use diesel::RunQueryDsl;
 
@@ -475,25 +491,15 @@ async fn assert_closed_words_follow_conversations(app: &TestApp) {
         count: i64,
     }
 
-    if http_tests::backend_name() != "postgres" {
-        return;
-    }
     let pool = app.app_state.pool.clone();
-    let differences = tokio::task::spawn_blocking(move || {
-        let entries = "SELECT organization_id, lexeme, last_activity_at, conversation_id, team \
-                       FROM closed_conversation_lexemes";
-        let expected = "SELECT organization_id, unnest(tsvector_to_array(message_lexemes)), \
-                        last_activity_at, id, team FROM conversations WHERE status = 'closed'";
-        diesel::sql_query(format!(
-            "SELECT count(*) AS count FROM (({entries} EXCEPT ALL {expected}) \
-             UNION ALL ({expected} EXCEPT ALL {entries})) AS differences"
-        ))
-        .get_result::<Differences>(&mut pool.get().unwrap())
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        diesel::sql_query(query)
+            .get_result::<Differences>(&mut pool.get().unwrap())
+            .unwrap()
+            .count
     })
     .await
-    .unwrap();
-    assert_eq!(differences.count, 0);
+    .unwrap()
 }
 
 /// A closed conversation is found by the words of its messages and of notes added after the
@@ -518,16 +524,112 @@ async fn closed_search_follows_notes_reopens_and_closes() {
     )
     .await;
     assert_closed_words_follow_conversations(&app).await;
+    assert_closed_counts_follow_conversations(&app).await;
 
     let reopened = app.staff_acts(&rivera, &knee, "reopen").await;
     assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.raw);
     closed_search_lists(&app, &rivera, &["bleeding", "vertigo"], &[]).await;
     assert_closed_words_follow_conversations(&app).await;
+    assert_closed_counts_follow_conversations(&app).await;
+    assert_counts_match_tabs(&app, &rivera).await;
 
     let closed = app.staff_acts(&rivera, &knee, "close").await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
     closed_search_lists(&app, &rivera, &["bleeding", "vertigo"], &found).await;
     assert_closed_words_follow_conversations(&app).await;
+    assert_closed_counts_follow_conversations(&app).await;
+    assert_counts_match_tabs(&app, &rivera).await;
+
+    let by_the_patient = app
+        .patient_posts(&alice, &knee, "The bleeding is back")
+        .await;
+    assert_eq!(
+        by_the_patient.status,
+        StatusCode::CREATED,
+        "{}",
+        by_the_patient.raw
+    );
+    closed_search_lists(&app, &rivera, &["bleeding"], &[]).await;
+    assert_closed_counts_follow_conversations(&app).await;
+    assert_counts_match_tabs(&app, &rivera).await;
+}
+
+/// The closed counts of each organization and team (migration 27) are those of its closed
+/// conversations, whatever was done to the conversations.
+async fn assert_closed_counts_follow_conversations(app: &TestApp) {
+    let kept = "SELECT organization_id, care_team, support FROM closed_conversation_counts \
+                WHERE care_team <> 0 OR support <> 0";
+    let counted = "SELECT organization_id, \
+                   SUM(CASE WHEN team = 'care_team' THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN team = 'support' THEN 1 ELSE 0 END) \
+                   FROM conversations WHERE status = 'closed' GROUP BY organization_id";
+    let query = format!(
+        "SELECT (SELECT count(*) FROM ({kept} EXCEPT {counted}) AS missing) \
+         + (SELECT count(*) FROM ({counted} EXCEPT {kept}) AS extra) AS count"
+    );
+    assert_eq!(differences(app, query).await, 0);
+}
+
+/// Staff closing conversations while patients reopen others by writing in them, at once and in
+/// two organizations, leave every closed count exact, and none of the writes fails.
+#[tokio::test]
+async fn closed_counts_stay_exact_under_concurrent_closes_and_reopens() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let carol = app.login("carol@other.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let support = app.login("support@demo.test").await;
+    let doc = app.login("doc@other.test").await;
+    let admin = app.login("admin@demo.test").await;
+
+    let mut started_by = Vec::new();
+    for _ in 0..3 {
+        started_by.push((&alice, &rivera, started(&app, &alice, CLINICAL).await));
+        started_by.push((
+            &alice,
+            &rivera,
+            started(&app, &alice, KNEE_BLEEDING[0]).await,
+        ));
+        started_by.push((&bob, &support, started(&app, &bob, BILLING).await));
+        started_by.push((&bob, &support, started(&app, &bob, TECH).await));
+        started_by.push((&carol, &doc, started(&app, &carol, CLINICAL).await));
+    }
+    let (to_reopen, to_close) = started_by.split_at(started_by.len() / 2);
+    for (_, staff, conversation) in to_reopen {
+        let closed = app.staff_acts(staff, conversation, "close").await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    }
+    assert_closed_counts_follow_conversations(&app).await;
+
+    let closes = to_close
+        .iter()
+        .map(|(_, staff, conversation)| app.staff_acts(staff, conversation, "close"));
+    let reopens = to_reopen.iter().map(|(patient, _, conversation)| {
+        app.patient_posts(patient, conversation, "Hello again, one more question")
+    });
+    let (closes, reopens) = tokio::join!(
+        futures_util::future::join_all(closes),
+        futures_util::future::join_all(reopens)
+    );
+    for closed in closes {
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    }
+    for reopened in reopens {
+        assert_eq!(reopened.status, StatusCode::CREATED, "{}", reopened.raw);
+    }
+    assert_closed_counts_follow_conversations(&app).await;
+    for staff in [&rivera, &support, &admin, &doc] {
+        assert_counts_match_tabs(&app, staff).await;
+    }
+    let closed_in_the_clinic = to_close
+        .iter()
+        .filter(|(_, staff, _)| staff.email != doc.email)
+        .count();
+    assert_eq!(
+        app.get("/v1/inbox/counts", &admin).await.body["closed"],
+        json!(closed_in_the_clinic)
+    );
 }
 
 /// Asserts that a closed-tab search for each of the words lists exactly `expected`.
@@ -569,6 +671,9 @@ async fn closed_search_keeps_to_the_callers_team() {
     .await
     .unwrap();
     assert_closed_words_follow_conversations(&app).await;
+    assert_closed_counts_follow_conversations(&app).await;
+    assert_counts_match_tabs(&app, &support).await;
+    assert_counts_match_tabs(&app, &rivera).await;
 
     assert_eq!(
         walk(&app, &support, "tab=closed&q=headset&limit=2").await,

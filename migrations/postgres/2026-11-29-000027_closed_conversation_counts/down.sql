@@ -1,0 +1,6 @@
+DROP TRIGGER conversations_closed_count_after_delete ON conversations;
+DROP TRIGGER conversations_closed_count_after_update ON conversations;
+DROP TRIGGER conversations_closed_count_after_insert ON conversations;
+DROP FUNCTION closed_conversation_changed();
+DROP FUNCTION closed_conversations_inserted();
+DROP TABLE closed_conversation_counts;

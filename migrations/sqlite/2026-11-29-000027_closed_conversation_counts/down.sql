@@ -1,0 +1,4 @@
+DROP TRIGGER conversations_closed_count_after_delete;
+DROP TRIGGER conversations_closed_count_after_update;
+DROP TRIGGER conversations_closed_count_after_insert;
+DROP TABLE closed_conversation_counts;
