@@ -689,7 +689,7 @@ fn receive_posts(
         changed.iter().filter_map(|id| rows.remove(*id)).collect();
     // A reopen's trigger updates its organization's row of closed counts (migration 27), row by
     // row in the upsert's order: in organization order, two batches lock those rows in the same
-    // order and never wait for each other.
+    // order, so neither can hold one the other waits for while it waits for one the other holds.
     states.sort_by(|a, b| a.organization_id.cmp(&b.organization_id));
     if !states.is_empty() {
         store_states(conn, &states)?;

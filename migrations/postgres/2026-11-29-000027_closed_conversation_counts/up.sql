@@ -9,7 +9,8 @@
 -- One row per organization, a column per team (the teams are the conversations' CHECK): a
 -- transaction that closes or reopens conversations of both teams takes one row lock per
 -- organization, and the patients' send batches write their conversations in organization
--- order (persistence/src/conversations.rs), so two of them never wait for each other's rows.
+-- order (persistence/src/conversations.rs), so two of them lock these rows in the same order
+-- and cannot deadlock on them.
 CREATE TABLE closed_conversation_counts (
     organization_id TEXT PRIMARY KEY REFERENCES organizations (id),
     care_team BIGINT NOT NULL DEFAULT 0,
