@@ -442,6 +442,46 @@ impl TestApp {
     }
 }
 
+/// Reverts the database's migrations back to `version`, that one included, and applies them
+/// again; the versions applied. For tests of what a migration makes of rows written before it.
+pub fn reapply_migrations_from(conn: &mut persistence::DbConnection, version: &str) -> Vec<String> {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    use persistence::DbConnection;
+
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+    const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+    fn reapply<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        conn: &mut C,
+        migrations: fn() -> EmbeddedMigrations,
+        version: &str,
+    ) -> Vec<String> {
+        while conn
+            .revert_last_migration(migrations())
+            .unwrap()
+            .to_string()
+            != version
+        {}
+        conn.run_pending_migrations(migrations())
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    match conn {
+        DbConnection::Postgresql(pg) => reapply(pg, || POSTGRES, version),
+        DbConnection::Sqlite(sqlite) => {
+            // The pool's SQLite connections refuse writes outside the writers' queue.
+            sqlite.batch_execute("PRAGMA query_only = OFF").unwrap();
+            let reapplied = reapply(sqlite, || SQLITE, version);
+            sqlite.batch_execute("PRAGMA query_only = ON").unwrap();
+            reapplied
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

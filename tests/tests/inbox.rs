@@ -570,17 +570,43 @@ async fn assert_closed_counts_follow_conversations(app: &TestApp) {
     assert_eq!(differences(app, query).await, 0);
 }
 
+/// The demo clinic's patients, a clinician and a support agent, and the other organization's
+/// patient and clinician, signed in.
+struct TwoClinics {
+    alice: Session,
+    bob: Session,
+    carol: Session,
+    rivera: Session,
+    support: Session,
+    doc: Session,
+}
+
+impl TwoClinics {
+    async fn signed_in(app: &TestApp) -> TwoClinics {
+        TwoClinics {
+            alice: app.login("alice@demo.test").await,
+            bob: app.login("bob@demo.test").await,
+            carol: app.login("carol@other.test").await,
+            rivera: app.login("rivera@demo.test").await,
+            support: app.login("support@demo.test").await,
+            doc: app.login("doc@other.test").await,
+        }
+    }
+}
+
 /// Staff closing conversations while patients reopen others by writing in them, at once and in
 /// two organizations, leave every closed count exact, and none of the writes fails.
 #[tokio::test]
 async fn closed_counts_stay_exact_under_concurrent_closes_and_reopens() {
     let app = TestApp::spawn().await;
-    let alice = app.login("alice@demo.test").await;
-    let bob = app.login("bob@demo.test").await;
-    let carol = app.login("carol@other.test").await;
-    let rivera = app.login("rivera@demo.test").await;
-    let support = app.login("support@demo.test").await;
-    let doc = app.login("doc@other.test").await;
+    let TwoClinics {
+        alice,
+        bob,
+        carol,
+        rivera,
+        support,
+        doc,
+    } = TwoClinics::signed_in(&app).await;
     let admin = app.login("admin@demo.test").await;
 
     let mut started_by = Vec::new();
@@ -630,6 +656,34 @@ async fn closed_counts_stay_exact_under_concurrent_closes_and_reopens() {
         app.get("/v1/inbox/counts", &admin).await.body["closed"],
         json!(closed_in_the_clinic)
     );
+}
+
+/// Migration 27 counts the conversations closed before it: reverted and applied again over
+/// conversations the application closed, in two organizations and both teams, its counts are
+/// theirs.
+#[tokio::test]
+async fn the_closed_counts_migration_counts_what_was_closed_before_it() {
+    const CLOSED_COUNTS: &str = "20261129000027";
+
+    let app = TestApp::spawn().await;
+    let two = TwoClinics::signed_in(&app).await;
+    started_then_closed(&app, &two.alice, &two.rivera, CLINICAL).await;
+    started_then_closed(&app, &two.bob, &two.support, BILLING).await;
+    started_then_closed(&app, &two.bob, &two.support, TECH).await;
+    started_then_closed(&app, &two.carol, &two.doc, CLINICAL).await;
+    started(&app, &two.alice, KNEE_BLEEDING[0]).await;
+
+    let pool = app.app_state.pool.clone();
+    let reapplied = tokio::task::spawn_blocking(move || {
+        http_tests::reapply_migrations_from(&mut pool.get().unwrap(), CLOSED_COUNTS)
+    })
+    .await
+    .unwrap();
+    assert_eq!(reapplied, [CLOSED_COUNTS]);
+    assert_closed_counts_follow_conversations(&app).await;
+    for staff in [&two.rivera, &two.support, &two.doc] {
+        assert_counts_match_tabs(&app, staff).await;
+    }
 }
 
 /// Asserts that a closed-tab search for each of the words lists exactly `expected`.

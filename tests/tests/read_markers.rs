@@ -301,38 +301,14 @@ type NewestMessages = Vec<(
 /// application wrote, they must give what the writes gave.
 #[tokio::test]
 async fn the_migration_backfills_what_the_writes_keep() {
-    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
     use persistence::schema::conversations;
     use persistence::DbConnection;
 
-    const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-    const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
     /// The migration that adds the columns, which on SQLite backfills them too.
     const COLUMNS: &str = "20261128000021";
     /// PostgreSQL's backfill.
     const POSTGRES_BACKFILL: &str = "20261128000022";
-
-    /// Reverts the migrations back to `version`, that one included, and applies them again;
-    /// the versions applied.
-    fn reapply_from<C: MigrationHarness<B>, B: diesel::backend::Backend>(
-        conn: &mut C,
-        migrations: fn() -> EmbeddedMigrations,
-        version: &str,
-    ) -> Vec<String> {
-        while conn
-            .revert_last_migration(migrations())
-            .unwrap()
-            .to_string()
-            != version
-        {}
-        conn.run_pending_migrations(migrations())
-            .unwrap()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
 
     let app = TestApp::spawn().await;
     let rivera = app.login("rivera@demo.test").await;
@@ -374,19 +350,11 @@ async fn the_migration_backfills_what_the_writes_keep() {
         };
         let written = newest(&mut conn);
         // The backfill runs again: on PostgreSQL its own migration right after the columns'.
-        let (reapplied, backfills) = match &mut *conn {
-            DbConnection::Postgresql(pg) => (
-                reapply_from(pg, || POSTGRES, COLUMNS),
-                vec![COLUMNS, POSTGRES_BACKFILL],
-            ),
-            DbConnection::Sqlite(sqlite) => {
-                // The pool's SQLite connections refuse writes outside the writers' queue.
-                sqlite.batch_execute("PRAGMA query_only = OFF").unwrap();
-                let reapplied = reapply_from(sqlite, || SQLITE, COLUMNS);
-                sqlite.batch_execute("PRAGMA query_only = ON").unwrap();
-                (reapplied, vec![COLUMNS])
-            }
+        let backfills = match &*conn {
+            DbConnection::Postgresql(_) => vec![COLUMNS, POSTGRES_BACKFILL],
+            DbConnection::Sqlite(_) => vec![COLUMNS],
         };
+        let reapplied = http_tests::reapply_migrations_from(&mut conn, COLUMNS);
         assert!(
             reapplied
                 .iter()

@@ -11,6 +11,11 @@
 -- organization, and the patients' send batches write their conversations in organization
 -- order (persistence/src/conversations.rs), so two of them lock these rows in the same order
 -- and cannot deadlock on them.
+-- Every write of a conversation waits for this migration's lock on the table: rather than
+-- have them all queue behind it while it waits for a long transaction, it gives up (and the
+-- instance does not start), as migration 24 does.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE closed_conversation_counts (
     organization_id TEXT PRIMARY KEY REFERENCES organizations (id),
     care_team BIGINT NOT NULL DEFAULT 0,
@@ -75,7 +80,8 @@ CREATE TRIGGER conversations_closed_count_after_delete AFTER DELETE ON conversat
     EXECUTE FUNCTION closed_conversation_changed();
 
 -- After the triggers, in the same transaction: their table lock keeps writers out until the
--- count below is committed with them.
+-- count below is committed with them, and the count (in READ COMMITTED, the server's level)
+-- sees every conversation committed before the lock.
 INSERT INTO closed_conversation_counts (organization_id, care_team, support)
 SELECT organization_id,
     count(*) FILTER (WHERE team = 'care_team'),
