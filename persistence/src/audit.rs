@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::column_arrays::array_rows;
 use crate::schema::audit_events;
 use crate::{new_id, now, DbConnection, StoreError};
 
@@ -21,6 +22,22 @@ pub struct AuditEvent {
     pub client_address: Option<String>,
     pub occurred_at: NaiveDateTime,
 }
+
+array_rows!(
+    AuditEvent,
+    audit_events {
+        id,
+        organization_id,
+        actor_id,
+        actor_role,
+        action,
+        target_type,
+        target_id,
+        request_id,
+        client_address,
+        occurred_at
+    }
+);
 
 /// One audit row to write; the id and time are set on insert.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

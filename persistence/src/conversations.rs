@@ -15,14 +15,15 @@ use domain::routing::{RoutingDecision, Team};
 
 use crate::accounts::Patient;
 use crate::audit::{self, NewAuditEvent};
+use crate::column_arrays::{array_rows, ArrayRows};
 use crate::db::write_transaction;
 use crate::schema::{conversation_events, conversations, messages, patients};
 use crate::search::Condition;
 use crate::{live, webhooks};
 use crate::{new_id, now, DbConnection, StoreError};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
-#[diesel(table_name = conversations)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, PartialEq, Eq)]
+#[diesel(table_name = conversations, treat_none_as_null = true)]
 pub struct ConversationRow {
     pub id: String,
     pub organization_id: String,
@@ -185,6 +186,60 @@ pub struct EventRow {
     pub details: String,
     pub created_at: NaiveDateTime,
 }
+
+array_rows!(
+    ConversationRow,
+    conversations {
+        id,
+        organization_id,
+        patient_id,
+        team,
+        status,
+        urgent,
+        category,
+        matched_rules,
+        assigned_to,
+        claimed_by,
+        claimed_at,
+        last_activity_at,
+        last_message_at,
+        last_message_preview,
+        unanswered_since,
+        created_at,
+        closed_at,
+        newest_message_at,
+        newest_message_author_id,
+        newest_other_message_at
+    }
+);
+
+array_rows!(
+    MessageRow,
+    messages {
+        id,
+        conversation_id,
+        organization_id,
+        kind,
+        author_id,
+        body,
+        client_message_id,
+        in_reply_to,
+        created_at
+    }
+);
+
+array_rows!(
+    EventRow,
+    conversation_events {
+        id,
+        conversation_id,
+        organization_id,
+        kind,
+        actor_id,
+        details,
+        created_at
+    }
+);
 
 /// Why a conversation write was refused.
 #[derive(Debug, thiserror::Error)]
@@ -388,48 +443,19 @@ fn insert_messages(
     Ok(())
 }
 
-/// Writes the new state of conversations read by [`lock_all`], on PostgreSQL with one
-/// statement for any number of rows. It is an upsert only because an `UPDATE` sets every row to
-/// the same values; the rows exist and are locked, so it always updates. Diesel cannot batch an
-/// upsert on SQLite, where a statement is a function call rather than a round trip: one each.
+/// Writes the new state of conversations read by [`lock_all`]: on PostgreSQL with one
+/// statement for any number of rows, updated in the slice's order; on SQLite, where a statement
+/// is a function call rather than a round trip, one `UPDATE` each.
 fn store_states(conn: &mut DbConnection, rows: &[ConversationRow]) -> Result<(), StoreError> {
-    use diesel::upsert::excluded;
-    macro_rules! upsert {
-        ($values:expr) => {
-            diesel::insert_into(conversations::table)
-                .values($values)
-                .on_conflict(conversations::id)
-                .do_update()
-                .set((
-                    conversations::team.eq(excluded(conversations::team)),
-                    conversations::status.eq(excluded(conversations::status)),
-                    conversations::urgent.eq(excluded(conversations::urgent)),
-                    conversations::category.eq(excluded(conversations::category)),
-                    conversations::matched_rules.eq(excluded(conversations::matched_rules)),
-                    conversations::assigned_to.eq(excluded(conversations::assigned_to)),
-                    conversations::claimed_by.eq(excluded(conversations::claimed_by)),
-                    conversations::claimed_at.eq(excluded(conversations::claimed_at)),
-                    conversations::last_activity_at.eq(excluded(conversations::last_activity_at)),
-                    conversations::last_message_at.eq(excluded(conversations::last_message_at)),
-                    conversations::last_message_preview
-                        .eq(excluded(conversations::last_message_preview)),
-                    conversations::unanswered_since.eq(excluded(conversations::unanswered_since)),
-                    conversations::closed_at.eq(excluded(conversations::closed_at)),
-                    conversations::newest_message_at.eq(excluded(conversations::newest_message_at)),
-                    conversations::newest_message_author_id
-                        .eq(excluded(conversations::newest_message_author_id)),
-                    conversations::newest_other_message_at
-                        .eq(excluded(conversations::newest_other_message_at)),
-                ))
-        };
-    }
     match conn {
         DbConnection::Postgresql(pg) => {
-            upsert!(rows).execute(pg)?;
+            ConversationRow::columns(rows).update().execute(pg)?;
         }
         DbConnection::Sqlite(sqlite) => {
             for row in rows {
-                upsert!(row).execute(sqlite)?;
+                diesel::update(conversations::table.find(&row.id))
+                    .set(row)
+                    .execute(sqlite)?;
             }
         }
     }
@@ -688,8 +714,11 @@ fn receive_posts(
     let mut states: Vec<ConversationRow> =
         changed.iter().filter_map(|id| rows.remove(*id)).collect();
     // A reopen's trigger updates its organization's row of closed counts (migration 27), row by
-    // row in the upsert's order: in organization order, two batches lock those rows in the same
-    // order, so neither can hold one the other waits for while it waits for one the other holds.
+    // row in the update's order, which PostgreSQL takes from the arrays (a nested loop from
+    // them into the primary key): in organization order, two batches lock those rows in the
+    // same order, so neither can hold one the other waits for while it waits for one the other
+    // holds. Were a plan ever to change that, PostgreSQL would abort one of the two, and
+    // `post_batch_by_patients` would store its posts one by one.
     states.sort_by(|a, b| a.organization_id.cmp(&b.organization_id));
     if !states.is_empty() {
         store_states(conn, &states)?;

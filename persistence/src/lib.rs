@@ -15,17 +15,26 @@ macro_rules! on_backend {
 }
 
 /// Inserts a slice of rows with one statement: on PostgreSQL each statement is a round trip,
-/// which is most of what a write costs.
+/// which is most of what a write costs, and the statement is an [`column_arrays::ColumnArrays`] insert,
+/// which it parses and plans once per connection; on SQLite, Diesel's own multi-row insert.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {
-        on_backend!($conn, |conn| diesel::insert_into($table)
-            .values($rows)
-            .execute(conn))
+        match $conn {
+            $crate::DbConnection::Postgresql(pg) => {
+                $crate::column_arrays::ArrayRows::columns(&($rows)[..])
+                    .insert()
+                    .execute(pg)
+            }
+            $crate::DbConnection::Sqlite(sqlite) => {
+                diesel::insert_into($table).values($rows).execute(sqlite)
+            }
+        }
     };
 }
 
 pub mod accounts;
 pub mod audit;
+mod column_arrays;
 pub mod conversations;
 pub mod db;
 pub mod directory;

@@ -15,6 +15,7 @@ use domain::conversation::Event;
 use domain::routing::Team;
 use serde_json::{json, Value};
 
+use crate::column_arrays::array_rows;
 use crate::conversations::{message_kind, ConversationRow, MessageRow};
 use crate::db::write_transaction;
 use crate::schema::inbox_events;
@@ -134,6 +135,20 @@ struct NewInboxEvent {
     payload: String,
     created_at: NaiveDateTime,
 }
+
+array_rows!(
+    NewInboxEvent,
+    inbox_events {
+        organization_id,
+        conversation_id,
+        patient_id,
+        team,
+        kind,
+        internal,
+        payload,
+        created_at
+    }
+);
 
 /// Queues one event for the log; call it inside the write transaction it describes, which
 /// appends it just before committing (and drops it if the transaction, or the savepoint it was
