@@ -1,10 +1,10 @@
 //! Storage of the messages inbox: one Diesel query codebase over PostgreSQL (production) and
 //! SQLite (the embedded default). Backend-specific SQL lives only where it must (full-text search,
-//! transaction start); everything else is written once against [`DbConnection`].
+//! transaction start, batch writes); everything else is written once against [`DbConnection`].
 
 /// Runs `$body` with `$conn` bound to the backend's own connection, for statements the
-/// multi-backend connection cannot build: batch inserts, upserts and `UNION ALL`. The body is
-/// written once and compiled for each backend.
+/// multi-backend connection cannot build (`UNION ALL`). The body is written once and compiled
+/// for each backend.
 macro_rules! on_backend {
     ($conn:expr, |$backend:ident| $body:expr) => {
         match $conn {
@@ -14,9 +14,9 @@ macro_rules! on_backend {
     };
 }
 
-/// Inserts a slice of rows with one statement: on PostgreSQL each statement is a round trip,
-/// which is most of what a write costs, and the statement is an [`column_arrays::ColumnArrays`] insert,
-/// which it parses and plans once per connection; on SQLite, Diesel's own multi-row insert.
+/// Inserts a slice of rows with one statement: on PostgreSQL, where each statement is a round
+/// trip, a [`column_arrays::ColumnArrays`] insert, which it parses and plans once per
+/// connection; on SQLite, Diesel's own multi-row insert.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {
