@@ -55,7 +55,9 @@ impl<'a, T: Table> ColumnArrays<'a, T> {
         self
     }
 
-    /// `INSERT INTO table (columns) SELECT * FROM unnest(arrays)`.
+    /// `INSERT INTO table (columns) SELECT * FROM unnest(arrays)`, which inserts the rows in the
+    /// arrays' order (a lone function scan), as a `VALUES` list does: the live log's ids, from
+    /// a sequence, follow the order its events were recorded in.
     pub(crate) fn insert(self) -> ArrayStatement<'a, T> {
         ArrayStatement {
             rows: self,
@@ -162,7 +164,7 @@ impl<T> QueryId for ArrayStatement<'_, T> {
 
 impl<T, Conn> RunQueryDsl<Conn> for ArrayStatement<'_, T> {}
 
-/// Row types written many at a time, as arrays on PostgreSQL: every column of the table.
+/// Row types written many at a time, as arrays on PostgreSQL: every column they hold.
 pub(crate) trait ArrayRows: Sized {
     type Table: Table;
 
@@ -217,6 +219,11 @@ macro_rules! array_rows {
 
             fn columns(rows: &[Self]) -> $crate::column_arrays::ColumnArrays<'_, $table::table> {
                 use $crate::column_arrays::ColumnValue;
+                // A field left out of the list would be written on SQLite (Diesel's derives take
+                // every field) and not on PostgreSQL: this pattern makes it a compile error.
+                let _every_field_listed = |row: &Self| {
+                    let Self { $($column: _),+ } = row;
+                };
                 $crate::column_arrays::ColumnArrays::of($table::table)
                     $(.column($table::$column, rows.iter().map(|row| row.$column.bound())))+
             }
@@ -231,6 +238,7 @@ mod tests {
 
     use super::*;
     use crate::conversations::ConversationRow;
+    use crate::schema::conversations;
 
     /// The statement's text, and whether Diesel's statement cache may keep it.
     fn statement(
@@ -249,6 +257,8 @@ mod tests {
         let rows: Vec<ConversationRow> = (0..3)
             .map(|_| ConversationRow::for_tests("organization"))
             .collect();
+        // With a static id the cache would key all of them by one type, whatever their text.
+        assert!(<ArrayStatement<'_, conversations::table> as QueryId>::query_id().is_none());
         for write in [ColumnArrays::insert, ColumnArrays::update] {
             let (one, one_cacheable) = statement(write(ConversationRow::columns(&rows[..1])));
             let (three, three_cacheable) = statement(write(ConversationRow::columns(&rows)));

@@ -17,7 +17,9 @@ use crate::accounts::Patient;
 use crate::audit::{self, NewAuditEvent};
 use crate::column_arrays::{array_rows, ArrayRows};
 use crate::db::write_transaction;
-use crate::schema::{conversation_events, conversations, messages, patients};
+use crate::schema::{
+    closed_conversation_counts, conversation_events, conversations, messages, patients,
+};
 use crate::search::Condition;
 use crate::{live, webhooks};
 use crate::{new_id, now, DbConnection, StoreError};
@@ -399,6 +401,26 @@ fn lock(conn: &mut DbConnection, id: &str) -> Result<ConversationRow, StoreError
         .ok_or(StoreError::NotFound)
 }
 
+/// Locks the closed-count rows (migration 27) of `organization_ids` in their order. A write
+/// that reopens conversations of several organizations changes those rows through a row
+/// trigger, in the order PostgreSQL updates the conversations, which its plan decides; locked
+/// first in one order, two such writes queue instead of deadlocking. SQLite's `BEGIN
+/// IMMEDIATE` already holds the database's one write lock.
+fn lock_closed_counts(
+    conn: &mut DbConnection,
+    organization_ids: &[&str],
+) -> Result<(), StoreError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        closed_conversation_counts::table
+            .filter(closed_conversation_counts::organization_id.eq_any(organization_ids))
+            .order(closed_conversation_counts::organization_id)
+            .select(closed_conversation_counts::organization_id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
+    Ok(())
+}
+
 /// The rows of a transition's events, announced to the live log (which commits with them).
 fn announced_events(
     conversation: &ConversationRow,
@@ -444,8 +466,8 @@ fn insert_messages(
 }
 
 /// Writes the new state of conversations read by [`lock_all`]: on PostgreSQL with one
-/// statement for any number of rows, updated in the slice's order; on SQLite, where a statement
-/// is a function call rather than a round trip, one `UPDATE` each.
+/// statement for any number of rows, on SQLite, where a statement is a function call rather than
+/// a round trip, one `UPDATE` each.
 fn store_states(conn: &mut DbConnection, rows: &[ConversationRow]) -> Result<(), StoreError> {
     match conn {
         DbConnection::Postgresql(pg) => {
@@ -667,6 +689,17 @@ fn receive_posts(
 ) -> Result<Vec<Result<Sent, WriteError>>, WriteError> {
     let conversation_ids: Vec<&str> = posts.iter().map(|post| post.conversation_id).collect();
     let mut rows = lock_all(conn, &conversation_ids)?;
+    let mut closed_in: Vec<String> = rows
+        .values()
+        .filter(|row| row.status == Status::Closed.as_str())
+        .map(|row| row.organization_id.clone())
+        .collect();
+    closed_in.sort();
+    closed_in.dedup();
+    if closed_in.len() > 1 {
+        let organization_ids: Vec<&str> = closed_in.iter().map(String::as_str).collect();
+        lock_closed_counts(conn, &organization_ids)?;
+    }
     let patient_ids: Vec<&str> = posts.iter().map(|post| post.patient_id).collect();
     let patients = find_patients(conn, &patient_ids)?;
     let mut writes = SendWrites::default();
@@ -711,15 +744,7 @@ fn receive_posts(
             replayed: false,
         }));
     }
-    let mut states: Vec<ConversationRow> =
-        changed.iter().filter_map(|id| rows.remove(*id)).collect();
-    // A reopen's trigger updates its organization's row of closed counts (migration 27), row by
-    // row in the update's order, which PostgreSQL takes from the arrays (a nested loop from
-    // them into the primary key): in organization order, two batches lock those rows in the
-    // same order, so neither can hold one the other waits for while it waits for one the other
-    // holds. Were a plan ever to change that, PostgreSQL would abort one of the two, and
-    // `post_batch_by_patients` would store its posts one by one.
-    states.sort_by(|a, b| a.organization_id.cmp(&b.organization_id));
+    let states: Vec<ConversationRow> = changed.iter().filter_map(|id| rows.remove(*id)).collect();
     if !states.is_empty() {
         store_states(conn, &states)?;
     }

@@ -433,6 +433,29 @@ impl TestApp {
         response.body
     }
 
+    /// The `count` column of a one-row SQL query, run on the app's database: how tests check
+    /// what the API does not show (the rows triggers keep, the live log).
+    pub async fn count(&self, query: String) -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel::RunQueryDsl;
+
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+
+        let pool = self.app_state.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            diesel::sql_query(query)
+                .get_result::<Count>(&mut pool.get().unwrap())
+                .unwrap()
+                .count
+        })
+        .await
+        .unwrap()
+    }
+
     /// The caller's id.
     pub async fn id_of(&self, session: &Session) -> String {
         self.get("/v1/me", session).await.body["id"]

@@ -477,29 +477,7 @@ async fn assert_closed_words_follow_conversations(app: &TestApp) {
         "SELECT count(*) AS count FROM (({entries} EXCEPT ALL {expected}) \
          UNION ALL ({expected} EXCEPT ALL {entries})) AS differences"
     );
-    assert_eq!(differences(app, query).await, 0);
-}
-
-/// The `count` a consistency query returns: how many rows it found that should not be.
-async fn differences(app: &TestApp, query: String) -> i64 {
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-
-    #[derive(diesel::QueryableByName)]
-    struct Differences {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-
-    let pool = app.app_state.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        diesel::sql_query(query)
-            .get_result::<Differences>(&mut pool.get().unwrap())
-            .unwrap()
-            .count
-    })
-    .await
-    .unwrap()
+    assert_eq!(app.count(query).await, 0);
 }
 
 /// A closed conversation is found by the words of its messages and of notes added after the
@@ -567,7 +545,7 @@ async fn assert_closed_counts_follow_conversations(app: &TestApp) {
         "SELECT (SELECT count(*) FROM ({kept} EXCEPT {counted}) AS missing) \
          + (SELECT count(*) FROM ({counted} EXCEPT {kept}) AS extra) AS count"
     );
-    assert_eq!(differences(app, query).await, 0);
+    assert_eq!(app.count(query).await, 0);
 }
 
 /// The demo clinic's patients, a clinician and a support agent, and the other organization's

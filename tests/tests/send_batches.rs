@@ -153,6 +153,57 @@ async fn a_batch_stores_its_posts_in_order_and_refuses_only_the_wrong_ones() {
     );
 }
 
+/// A batch that reopens conversations of two organizations locks their closed counts first, in
+/// their order, and is stored whole: its posts share one transaction, which the live log records
+/// on PostgreSQL (on SQLite every event's is 0), rather than each falling back to its own.
+#[tokio::test]
+async fn a_batch_reopening_conversations_of_two_organizations_is_stored_whole() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let carol = app.login("carol@other.test").await;
+    let alice_id = app.id_of(&alice).await;
+    let carol_id = app.id_of(&carol).await;
+    let alices = id(&app
+        .patient_starts(&alice, "My knee hurts after the squats")
+        .await["conversation"]);
+    let carols = id(&app.patient_starts(&carol, "My shoulder is sore").await["conversation"]);
+    for (staff, conversation) in [("rivera@demo.test", &alices), ("doc@other.test", &carols)] {
+        let staff = app.login(staff).await;
+        let closed = app.staff_acts(&staff, conversation, "close").await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
+    }
+    let closed_in_both = format!(
+        "SELECT CAST(coalesce(sum(care_team + support), 0) AS BIGINT) AS count \
+         FROM closed_conversation_counts WHERE organization_id IN \
+         (SELECT organization_id FROM conversations WHERE id IN ('{alices}', '{carols}'))"
+    );
+    let closed_before = app.count(closed_in_both.clone()).await;
+
+    let question = "One more question about the plan";
+    let outcomes = store_batch(
+        &app,
+        vec![
+            post(&carol_id, &carols, question, None),
+            post(&alice_id, &alices, question, None),
+        ],
+    )
+    .await;
+    let mut messages = Vec::new();
+    for outcome in &outcomes {
+        let sent = outcome.as_ref().expect("stored");
+        assert_eq!(sent.conversation.status, "open");
+        messages.push(format!("payload LIKE '%{}%'", sent.message.id));
+    }
+    let transactions = app
+        .count(format!(
+            "SELECT count(DISTINCT tx) AS count FROM inbox_events WHERE {}",
+            messages.join(" OR ")
+        ))
+        .await;
+    assert_eq!(transactions, 1);
+    assert_eq!(app.count(closed_in_both).await, closed_before - 2);
+}
+
 #[tokio::test]
 async fn concurrent_sends_are_each_stored_once_and_audited() {
     let app = TestApp::spawn().await;
