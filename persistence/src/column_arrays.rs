@@ -241,9 +241,7 @@ mod tests {
     use crate::schema::conversations;
 
     /// The statement's text, and whether Diesel's statement cache may keep it.
-    fn statement(
-        statement: ArrayStatement<'_, crate::schema::conversations::table>,
-    ) -> (String, bool) {
+    fn statement(statement: ArrayStatement<'_, conversations::table>) -> (String, bool) {
         let cacheable = statement.is_safe_to_cache_prepared(&Pg).unwrap();
         let text = debug_query::<Pg, _>(&statement).to_string();
         let sql = text.split(" -- binds").next().unwrap().to_owned();

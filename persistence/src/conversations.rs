@@ -689,16 +689,15 @@ fn receive_posts(
 ) -> Result<Vec<Result<Sent, WriteError>>, WriteError> {
     let conversation_ids: Vec<&str> = posts.iter().map(|post| post.conversation_id).collect();
     let mut rows = lock_all(conn, &conversation_ids)?;
-    let mut closed_in: Vec<String> = rows
+    let mut closed_in: Vec<&str> = rows
         .values()
         .filter(|row| row.status == Status::Closed.as_str())
-        .map(|row| row.organization_id.clone())
+        .map(|row| row.organization_id.as_str())
         .collect();
-    closed_in.sort();
+    closed_in.sort_unstable();
     closed_in.dedup();
     if closed_in.len() > 1 {
-        let organization_ids: Vec<&str> = closed_in.iter().map(String::as_str).collect();
-        lock_closed_counts(conn, &organization_ids)?;
+        lock_closed_counts(conn, &closed_in)?;
     }
     let patient_ids: Vec<&str> = posts.iter().map(|post| post.patient_id).collect();
     let patients = find_patients(conn, &patient_ids)?;

@@ -153,9 +153,10 @@ async fn a_batch_stores_its_posts_in_order_and_refuses_only_the_wrong_ones() {
     );
 }
 
-/// A batch that reopens conversations of two organizations locks their closed counts first, in
-/// their order, and is stored whole: its posts share one transaction, which the live log records
-/// on PostgreSQL (on SQLite every event's is 0), rather than each falling back to its own.
+/// A batch that reopens conversations of two organizations (the one kind of batch that locks
+/// their closed counts before writing) is stored whole, and counts both reopens: its posts share
+/// one transaction, which the live log records on PostgreSQL (on SQLite every event's is 0),
+/// rather than each falling back to its own after the batch failed.
 #[tokio::test]
 async fn a_batch_reopening_conversations_of_two_organizations_is_stored_whole() {
     let app = TestApp::spawn().await;

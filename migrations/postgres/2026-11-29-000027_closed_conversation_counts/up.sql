@@ -8,9 +8,9 @@
 --
 -- One row per organization, a column per team (the teams are the conversations' CHECK): a
 -- transaction that closes or reopens conversations of both teams takes one row lock per
--- organization, and the patients' send batches write their conversations in organization
--- order (persistence/src/conversations.rs), so two of them lock these rows in the same order
--- and cannot deadlock on them.
+-- organization, and a patients' send batch holding closed conversations of several
+-- organizations locks their rows first, in organization order (persistence/src/conversations.rs),
+-- so two of them lock these rows in the same order and cannot deadlock on them.
 -- Every write of a conversation waits for this migration's lock on the table: rather than
 -- have them all queue behind it while it waits for a long transaction, it gives up (and the
 -- instance does not start), as migration 24 does.
