@@ -480,8 +480,34 @@ async fn assert_closed_words_follow_conversations(app: &TestApp) {
     assert_eq!(app.count(query).await, 0);
 }
 
+/// On PostgreSQL, the open word table (migration 9) holds exactly the words of each open
+/// conversation's messages, and each open conversation's known words (migration 28) exactly its
+/// entries there, whatever was done to the conversations.
+async fn assert_open_words_follow_conversations(app: &TestApp) {
+    if http_tests::backend_name() != "postgres" {
+        return;
+    }
+    let differences = |first: &str, second: &str| {
+        format!(
+            "SELECT count(*) AS count FROM (({first} EXCEPT ALL {second}) \
+             UNION ALL ({second} EXCEPT ALL {first})) AS differences"
+        )
+    };
+    let entries = "SELECT organization_id, lexeme, conversation_id FROM open_conversation_lexemes";
+    let expected = "SELECT DISTINCT conversations.organization_id, words.lexeme, \
+                    conversations.id FROM conversations \
+                    JOIN messages ON messages.conversation_id = conversations.id, \
+                    unnest(messages.body_lexemes) AS words \
+                    WHERE conversations.status = 'open' AND messages.kind <> 'acknowledgment'";
+    assert_eq!(app.count(differences(entries, expected)).await, 0);
+    let known = "SELECT conversation_id, unnest(lexemes) FROM open_conversation_known_lexemes";
+    let entries = "SELECT conversation_id, lexeme FROM open_conversation_lexemes";
+    assert_eq!(app.count(differences(known, entries)).await, 0);
+}
+
 /// A closed conversation is found by the words of its messages and of notes added after the
-/// close; reopened, it leaves the closed tab's search, and closed again, it is back.
+/// close; reopened, it leaves the closed tab's search for the open tabs', with those words and
+/// the ones written since; closed again, it is back.
 #[tokio::test]
 async fn closed_search_follows_notes_reopens_and_closes() {
     let app = TestApp::spawn().await;
@@ -504,22 +530,29 @@ async fn closed_search_follows_notes_reopens_and_closes() {
     assert_closed_words_follow_conversations(&app).await;
     assert_closed_counts_follow_conversations(&app).await;
 
+    assert_open_words_follow_conversations(&app).await;
+
     let reopened = app.staff_acts(&rivera, &knee, "reopen").await;
     assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.raw);
     closed_search_lists(&app, &rivera, &["bleeding", "vertigo"], &[]).await;
+    assigned_search_lists(&app, &rivera, &["bleeding", "vertigo"], &found).await;
     assert_closed_words_follow_conversations(&app).await;
+    assert_open_words_follow_conversations(&app).await;
     assert_closed_counts_follow_conversations(&app).await;
     assert_counts_match_tabs(&app, &rivera).await;
 
     let closed = app.staff_acts(&rivera, &knee, "close").await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.raw);
     closed_search_lists(&app, &rivera, &["bleeding", "vertigo"], &found).await;
+    assigned_search_lists(&app, &rivera, &["bleeding", "vertigo"], &[]).await;
     assert_closed_words_follow_conversations(&app).await;
+    assert_open_words_follow_conversations(&app).await;
     assert_closed_counts_follow_conversations(&app).await;
     assert_counts_match_tabs(&app, &rivera).await;
 
+    // The patient's words reopen it: the ones it had are found as before, the new one too.
     let by_the_patient = app
-        .patient_posts(&alice, &knee, "The bleeding is back")
+        .patient_posts(&alice, &knee, "The bleeding is back, with dizziness")
         .await;
     assert_eq!(
         by_the_patient.status,
@@ -528,6 +561,8 @@ async fn closed_search_follows_notes_reopens_and_closes() {
         by_the_patient.raw
     );
     closed_search_lists(&app, &rivera, &["bleeding"], &[]).await;
+    assigned_search_lists(&app, &rivera, &["bleeding", "vertigo", "dizziness"], &found).await;
+    assert_open_words_follow_conversations(&app).await;
     assert_closed_counts_follow_conversations(&app).await;
     assert_counts_match_tabs(&app, &rivera).await;
 }
@@ -573,7 +608,8 @@ impl TwoClinics {
 }
 
 /// Staff closing conversations while patients reopen others by writing in them, at once and in
-/// two organizations, leave every closed count exact, and none of the writes fails.
+/// two organizations, leave every closed count and both word tables exact, and none of the
+/// writes fails.
 #[tokio::test]
 async fn closed_counts_stay_exact_under_concurrent_closes_and_reopens() {
     let app = TestApp::spawn().await;
@@ -623,6 +659,8 @@ async fn closed_counts_stay_exact_under_concurrent_closes_and_reopens() {
         assert_eq!(reopened.status, StatusCode::CREATED, "{}", reopened.raw);
     }
     assert_closed_counts_follow_conversations(&app).await;
+    assert_closed_words_follow_conversations(&app).await;
+    assert_open_words_follow_conversations(&app).await;
     for staff in [&rivera, &support, &admin, &doc] {
         assert_counts_match_tabs(&app, staff).await;
     }
@@ -657,22 +695,77 @@ async fn the_closed_counts_migration_counts_what_was_closed_before_it() {
     })
     .await
     .unwrap();
-    assert_eq!(reapplied, [CLOSED_COUNTS]);
+    assert_eq!(reapplied.first().map(String::as_str), Some(CLOSED_COUNTS));
     assert_closed_counts_follow_conversations(&app).await;
     for staff in [&two.rivera, &two.support, &two.doc] {
         assert_counts_match_tabs(&app, staff).await;
     }
 }
 
-/// Asserts that a closed-tab search for each of the words lists exactly `expected`.
-async fn closed_search_lists(app: &TestApp, staff: &Session, words: &[&str], expected: &[&str]) {
+/// Migration 28 knows the words of the open conversations of before it, and a patient writing
+/// after it, words the conversation had and a new one, is found by both (PostgreSQL: SQLite has
+/// no word tables).
+#[tokio::test]
+async fn the_known_lexemes_migration_knows_the_words_of_open_conversations() {
+    const KNOWN_LEXEMES: &str = "20261129000028";
+    if http_tests::backend_name() != "postgres" {
+        return;
+    }
+
+    let app = TestApp::spawn().await;
+    let two = TwoClinics::signed_in(&app).await;
+    let knee = started(&app, &two.alice, KNEE_BLEEDING[0]).await;
+    app.staff_writes(&two.rivera, &knee, "Please rest the knee", false)
+        .await;
+    started_then_closed(&app, &two.alice, &two.rivera, CLINICAL).await;
+    started(&app, &two.carol, CLINICAL).await;
+
+    let pool = app.app_state.pool.clone();
+    let reapplied = tokio::task::spawn_blocking(move || {
+        http_tests::reapply_migrations_from(&mut pool.get().unwrap(), KNOWN_LEXEMES)
+    })
+    .await
+    .unwrap();
+    assert_eq!(reapplied, [KNOWN_LEXEMES]);
+    assert_open_words_follow_conversations(&app).await;
+
+    let posted = app
+        .patient_posts(&two.alice, &knee, "The knee bleeds less, but it itches")
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.raw);
+    assigned_search_lists(
+        &app,
+        &two.rivera,
+        &["knee", "rest", "itches"],
+        &[knee.as_str()],
+    )
+    .await;
+    assert_open_words_follow_conversations(&app).await;
+}
+
+/// Asserts that a search of `tab` for each of the words lists exactly `expected`.
+async fn tab_search_lists(
+    app: &TestApp,
+    staff: &Session,
+    tab: &str,
+    words: &[&str],
+    expected: &[&str],
+) {
     for word in words {
         assert_eq!(
-            ids(&search(app, staff, "closed", word).await),
+            ids(&search(app, staff, tab, word).await),
             expected,
-            "{word}"
+            "{tab} {word}"
         );
     }
+}
+
+async fn closed_search_lists(app: &TestApp, staff: &Session, words: &[&str], expected: &[&str]) {
+    tab_search_lists(app, staff, "closed", words, expected).await;
+}
+
+async fn assigned_search_lists(app: &TestApp, staff: &Session, words: &[&str], expected: &[&str]) {
+    tab_search_lists(app, staff, "assigned", words, expected).await;
 }
 
 /// A support agent's closed-tab search lists Support's matches however many newer care-team
