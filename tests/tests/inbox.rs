@@ -473,11 +473,16 @@ async fn assert_closed_words_follow_conversations(app: &TestApp) {
                    FROM closed_conversation_lexemes";
     let expected = "SELECT organization_id, unnest(tsvector_to_array(message_lexemes)), \
                     last_activity_at, id, team FROM conversations WHERE status = 'closed'";
-    let query = format!(
-        "SELECT count(*) AS count FROM (({entries} EXCEPT ALL {expected}) \
-         UNION ALL ({expected} EXCEPT ALL {entries})) AS differences"
-    );
-    assert_eq!(app.count(query).await, 0);
+    assert_eq!(app.count(differences(entries, expected)).await, 0);
+}
+
+/// A query of how many rows one of two queries yields that the other does not, duplicates
+/// counted: 0 when both yield the same rows.
+fn differences(first: &str, second: &str) -> String {
+    format!(
+        "SELECT count(*) AS count FROM (({first} EXCEPT ALL {second}) \
+         UNION ALL ({second} EXCEPT ALL {first})) AS differences"
+    )
 }
 
 /// On PostgreSQL, the open word table (migration 9) holds exactly the words of each open
@@ -487,12 +492,6 @@ async fn assert_open_words_follow_conversations(app: &TestApp) {
     if http_tests::backend_name() != "postgres" {
         return;
     }
-    let differences = |first: &str, second: &str| {
-        format!(
-            "SELECT count(*) AS count FROM (({first} EXCEPT ALL {second}) \
-             UNION ALL ({second} EXCEPT ALL {first})) AS differences"
-        )
-    };
     let entries = "SELECT organization_id, lexeme, conversation_id FROM open_conversation_lexemes";
     let expected = "SELECT DISTINCT conversations.organization_id, words.lexeme, \
                     conversations.id FROM conversations \

@@ -10,10 +10,12 @@
 -- conversation, and only its new words reach the word table. Search reads the word table as
 -- before.
 --
--- A conversation's known words are all in the word table: words join both in one statement, a
--- close removes both, and a reopen writes both. The table may hold words not yet known (a send
--- that ran migration 9's trigger while this one committed): those are offered again, refused by
--- the table's key, and then known.
+-- An open conversation's known words are all in the word table: words join both in one
+-- statement, a close removes both, and a reopen writes both. The table may hold words not yet
+-- known (a send that ran migration 9's trigger while this one committed): those are offered
+-- again, refused by the table's key, and then known. A close that ran migration 13's function
+-- while this one backfilled leaves its closed conversation a row of known words the table no
+-- longer holds; nothing reads it while the conversation is closed, and a reopen rewrites it.
 --
 -- No foreign key, as for the word table: conversations are never deleted.
 SET LOCAL lock_timeout = '5s';
