@@ -58,6 +58,15 @@ impl<ST> Fragment<ST> {
         self.pieces.extend(other.pieces);
         self
     }
+
+    /// This fragment followed by an expression of Diesel's DSL.
+    pub fn then_expression(
+        mut self,
+        expression: impl QueryFragment<MultiBackend> + Send + 'static,
+    ) -> Self {
+        self.pieces.push(Box::new(expression));
+        self
+    }
 }
 
 struct Text(Cow<'static, str>);

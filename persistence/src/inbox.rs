@@ -7,13 +7,16 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::expression::BoxableExpression;
+use diesel::helper_types::AsSelect;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool};
 use domain::conversation::Status;
 use domain::routing::Team;
 
 use crate::conversations::{page, ActivityKey, ConversationRow, Page, StaffActor};
 use crate::db::MultiBackend;
+use crate::fragment::fragment;
 use crate::schema::{closed_conversation_counts, conversations};
 use crate::search::{self, SearchTerms};
 use crate::{DbConnection, StoreError};
@@ -369,28 +372,35 @@ impl<'a> TabSearch<'a> {
                 return first_of(conn, tab, keys, wanted);
             }
         }
-        let oldest_walked: Option<ActivityKey> = if part.is_caseload() {
-            None
+        let (mut rows, oldest_walked) = if part.is_caseload() {
+            (first_rows(conn, matching(), tab, wanted)?, None)
+        } else if tab.status() == Status::Open {
+            let condition = search::conversation_matches(self.backend, self.terms, Status::Open);
+            let rows = first_walked_matches(conn, part_rows(), condition, tab, wanted)?;
+            let walk_found_enough = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= wanted;
+            let oldest_walked = if walk_found_enough {
+                None
+            } else {
+                walk_bound(conn, part_rows(), tab)?
+            };
+            (rows, oldest_walked)
         } else {
-            in_tab_order(part_rows(), tab)
-                .select(key_in_tab_order(tab))
-                .offset(SEARCH_WALK_LIMIT - 1)
-                .first(conn)
-                .optional()?
-        };
-        let mut rows = match &oldest_walked {
-            None => first_rows(conn, matching(), tab, wanted)?,
-            Some(oldest_walked) => {
-                let mut rows = Vec::new();
-                for range in oldest_walked.ranges_up_to(tab.lists_urgent_first()) {
-                    let missing = wanted - i64::try_from(rows.len()).unwrap_or(i64::MAX);
-                    if missing <= 0 {
-                        break;
+            let oldest_walked = walk_bound(conn, part_rows(), tab)?;
+            let rows = match &oldest_walked {
+                None => first_rows(conn, matching(), tab, wanted)?,
+                Some(oldest_walked) => {
+                    let mut rows = Vec::new();
+                    for range in oldest_walked.ranges_up_to(tab.lists_urgent_first()) {
+                        let missing = wanted - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+                        if missing <= 0 {
+                            break;
+                        }
+                        rows.extend(first_rows(conn, matching().filter(range), tab, missing)?);
                     }
-                    rows.extend(first_rows(conn, matching().filter(range), tab, missing)?);
+                    rows
                 }
-                rows
-            }
+            };
+            (rows, oldest_walked)
         };
         let missing = wanted - i64::try_from(rows.len()).unwrap_or(i64::MAX);
         let Some(oldest_walked) = oldest_walked.filter(|_| missing > 0) else {
@@ -430,6 +440,93 @@ impl<'a> TabSearch<'a> {
         Ok((!too_many).then_some(keys))
     }
 }
+
+/// The key of the last row a search walks in `rows` (a part of `tab`, narrowed and after the
+/// cursor), or `None` when the part holds fewer rows than a walk takes.
+fn walk_bound(
+    conn: &mut DbConnection,
+    rows: ConversationQuery,
+    tab: Tab,
+) -> Result<Option<ActivityKey>, StoreError> {
+    Ok(in_tab_order(rows, tab)
+        .select(key_in_tab_order(tab))
+        .offset(SEARCH_WALK_LIMIT - 1)
+        .first(conn)
+        .optional()?)
+}
+
+/// The first `limit` rows that meet `condition` among the first [`SEARCH_WALK_LIMIT`] rows of
+/// `rows` (a part of an open tab, narrowed and after the cursor), in the tab's order: one
+/// statement whose walk stops at whichever bound it meets first.
+///
+/// Bounding the walk by the key of its last row instead ([`walk_bound`]) reads the part's
+/// index up to that row before the walk starts, and on a table that sends keep writing, each
+/// entry's row too: at 1 M messages 0.1 ms for My Clinic's newest 1,000 just after a `VACUUM`,
+/// 0.9 ms after the benchmark's sends, where the walk for a common word tests 80–300 rows in
+/// 0.3–1 ms (BENCHMARKS.md item 33). Here the bound is a `LIMIT` of the rows walked, which
+/// PostgreSQL reads only as far as the matches need; the condition is computed in the
+/// subquery's select list, as each walked row comes, so that it stays outside the `LIMIT`. A closed part keeps its key-bounded
+/// ranges: the planner may serve those from the closed conversations' GIN indexes, which
+/// intersect several words, where a walk would test each row's whole document.
+fn first_walked_matches(
+    conn: &mut DbConnection,
+    rows: ConversationQuery,
+    condition: search::Condition<conversations::table>,
+    tab: Tab,
+    limit: i64,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    let walked = in_tab_order(rows, tab)
+        .select((
+            ConversationRow::as_select(),
+            fragment::<Bool>("(")
+                .then_expression(condition)
+                .sql(") AS matched"),
+        ))
+        .limit(SEARCH_WALK_LIMIT);
+    Ok(WalkedMatches {
+        row: ConversationRow::as_select(),
+        walked: Box::new(walked),
+        tab,
+        limit,
+    }
+    .load(conn)?)
+}
+
+/// `SELECT` the row `FROM` the walked rows `WHERE` they matched, in the tab's order
+/// ([`in_tab_order`]), at most `limit` of them. Diesel's DSL has no subquery in `FROM`.
+struct WalkedMatches {
+    row: AsSelect<ConversationRow, MultiBackend>,
+    walked: Box<dyn QueryFragment<MultiBackend> + Send>,
+    tab: Tab,
+    limit: i64,
+}
+
+impl QueryFragment<MultiBackend> for WalkedMatches {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        self.row.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM (");
+        self.walked.walk_ast(out.reborrow())?;
+        out.push_sql(") AS conversations WHERE conversations.matched ORDER BY ");
+        if self.tab.lists_urgent_first() {
+            out.push_sql("conversations.urgent DESC, ");
+        }
+        out.push_sql("conversations.last_activity_at DESC, conversations.id DESC LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.limit)
+    }
+}
+
+impl Query for WalkedMatches {
+    type SqlType = <AsSelect<ConversationRow, MultiBackend> as Expression>::SqlType;
+}
+
+/// No static id: the walked rows' statement is built for each search.
+impl QueryId for WalkedMatches {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for WalkedMatches {}
 
 /// A row's [`ActivityKey`] as far as the tab orders by it. The closed tab does not order by
 /// urgency, and its index does not hold it: selecting `urgent` made the search walk's probe for
