@@ -325,8 +325,10 @@ impl<'a> TabSearch<'a> {
     /// test of a document far below the 1.5–2 µs it takes. So the walk stops at the part's first
     /// [`SEARCH_WALK_LIMIT`] rows, and when they hold less than a page the older matches are
     /// collected from the search indexes by a query with no order, and sorted here (or, past
-    /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all). A caseload is walked whole:
-    /// finding its 1,000th row would read it all to find none.
+    /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all). An open part's walk carries its
+    /// bound in its own statement ([`first_walked_matches`]); a closed part's is the key of its
+    /// 1,000th row ([`walk_bound`]). A caseload is walked whole: finding its 1,000th row would
+    /// read it all to find none.
     ///
     /// Words that few open conversations hold skip the walk: their matches are collected at
     /// once. For `password` (in 288 of 30,000 open conversations) walking My Clinic's newest
