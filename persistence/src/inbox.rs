@@ -326,8 +326,8 @@ impl<'a> TabSearch<'a> {
     /// [`SEARCH_WALK_LIMIT`] rows, and when they hold less than a page the older matches are
     /// collected from the search indexes by a query with no order, and sorted here (or, past
     /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all). An open part's walk carries its
-    /// bound in its own statement ([`first_walked_matches`]); a closed part's is the key of its
-    /// 1,000th row ([`walk_bound`]). A caseload is walked whole: finding its 1,000th row would
+    /// bound, and finds its last row, in its own statement ([`first_walked_matches`]); a closed
+    /// part's is the key of its 1,000th row ([`walk_bound`]). A caseload is walked whole: finding its 1,000th row would
     /// read it all to find none.
     ///
     /// Words that few open conversations hold skip the walk: their matches are collected at
@@ -351,13 +351,7 @@ impl<'a> TabSearch<'a> {
         wanted: i64,
     ) -> Result<Vec<ConversationRow>, StoreError> {
         let tab = self.tab;
-        let matching = || {
-            part_rows().filter(search::conversation_matches(
-                self.backend,
-                self.terms,
-                self.tab.status(),
-            ))
-        };
+        let matching = || part_rows().filter(self.condition());
         if let Some(lexeme) = &self.closed_lexeme {
             let candidates = search::closed_candidates(
                 self.staff.organization_id,
@@ -377,15 +371,7 @@ impl<'a> TabSearch<'a> {
         let (mut rows, oldest_walked) = if part.is_caseload() {
             (first_rows(conn, matching(), tab, wanted)?, None)
         } else if tab.status() == Status::Open {
-            let condition = search::conversation_matches(self.backend, self.terms, Status::Open);
-            let rows = first_walked_matches(conn, part_rows(), condition, tab, wanted)?;
-            let walk_found_enough = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= wanted;
-            let oldest_walked = if walk_found_enough {
-                None
-            } else {
-                walk_bound(conn, part_rows(), tab)?
-            };
-            (rows, oldest_walked)
+            first_walked_matches(conn, part_rows(), self.condition(), tab, wanted)?
         } else {
             let oldest_walked = walk_bound(conn, part_rows(), tab)?;
             let rows = match &oldest_walked {
@@ -414,6 +400,11 @@ impl<'a> TabSearch<'a> {
             None => rows.extend(first_rows(conn, older(), tab, missing)?),
         }
         Ok(rows)
+    }
+
+    /// Whether a conversation of the tab matches the search.
+    fn condition(&self) -> search::Condition<conversations::table> {
+        search::conversation_matches(self.backend, self.terms, self.tab.status())
     }
 
     /// The order keys of every row of `matches`, or `None` when there are more than
@@ -458,8 +449,10 @@ fn walk_bound(
 }
 
 /// The first `limit` rows that meet `condition` among the first [`SEARCH_WALK_LIMIT`] rows of
-/// `rows` (a part of an open tab, narrowed and after the cursor), in the tab's order: one
-/// statement whose walk stops at whichever bound it meets first.
+/// `rows` (a part of an open tab, narrowed and after the cursor), in the tab's order; and when
+/// they are fewer than `limit` and the walk reached its bound, the key of the last row walked,
+/// for the older matches behind it. One statement, whose walk stops at whichever bound it meets
+/// first.
 ///
 /// Bounding the walk by the key of its last row instead ([`walk_bound`]) reads the part's
 /// index up to that row before the walk starts, and on a table that sends keep writing, each
@@ -467,39 +460,76 @@ fn walk_bound(
 /// 0.9 ms after the benchmark's sends, where the walk for a common word tests 80–300 rows in
 /// 0.3–1 ms (BENCHMARKS.md item 33). Here the bound is a `LIMIT` of the rows walked, which
 /// PostgreSQL reads only as far as the matches need; the condition is computed in the
-/// subquery's select list, as each walked row comes, so that it stays outside the `LIMIT`. A closed part keeps its key-bounded
-/// ranges: the planner may serve those from the closed conversations' GIN indexes, which
-/// intersect several words, where a walk would test each row's whole document.
+/// subquery's select list, as each walked row comes, so that it stays outside the `LIMIT`.
+/// The last walked row is numbered in the same statement, not looked up after it: a
+/// conversation entering or leaving the part in between would move that row by one, listing a
+/// match twice or skipping one. A closed part keeps its key-bounded ranges: the planner may
+/// serve those from the closed conversations' GIN indexes, which intersect several words, where
+/// a walk would test each row's whole document.
 fn first_walked_matches(
     conn: &mut DbConnection,
     rows: ConversationQuery,
     condition: search::Condition<conversations::table>,
     tab: Tab,
     limit: i64,
-) -> Result<Vec<ConversationRow>, StoreError> {
+) -> Result<(Vec<ConversationRow>, Option<ActivityKey>), StoreError> {
     let walked = in_tab_order(rows, tab)
         .select((
             ConversationRow::as_select(),
             fragment::<Bool>("(")
                 .then_expression(condition)
                 .sql(") AS matched"),
+            fragment::<BigInt>("row_number() OVER (ORDER BY ")
+                .then_expression(tab_order(tab))
+                .sql(") AS walked"),
         ))
         .limit(SEARCH_WALK_LIMIT);
-    Ok(WalkedMatches {
+    let listed: Vec<(ConversationRow, bool, i64)> = WalkedMatches {
         row: ConversationRow::as_select(),
         walked: Box::new(walked),
-        tab,
+        order: tab_order(tab),
         limit,
     }
-    .load(conn)?)
+    .load(conn)?;
+    let mut last_walked = None;
+    let mut matches = Vec::with_capacity(listed.len());
+    for (row, matched, walked) in listed {
+        if walked == SEARCH_WALK_LIMIT {
+            last_walked = Some(ActivityKey::of(&row));
+        }
+        if matched {
+            matches.push(row);
+        }
+    }
+    let walk_found_enough = i64::try_from(matches.len()).unwrap_or(i64::MAX) >= limit;
+    Ok((matches, last_walked.filter(|_| !walk_found_enough)))
 }
 
-/// `SELECT` the row `FROM` the walked rows `WHERE` they matched, in the tab's order
-/// ([`in_tab_order`]), at most `limit` of them. Diesel's DSL has no subquery in `FROM`.
+/// The tab's order ([`in_tab_order`]) as SQL, for where Diesel's DSL cannot place it.
+fn tab_order(tab: Tab) -> Box<dyn QueryFragment<MultiBackend> + Send> {
+    match tab {
+        Tab::Closed => Box::new((
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+        _ => Box::new((
+            conversations::urgent.desc(),
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+    }
+}
+
+/// `SELECT` the row, whether it matched and its place in the walk `FROM` the walked rows
+/// `WHERE` they matched or are the walk's last, in the tab's order, at most `limit` of them:
+/// the last walked row comes after every other, so it takes a place only once the walk is
+/// done. Ordered by the tab's columns, not by the place: the walked rows come in that order,
+/// so PostgreSQL needs no sort, which would read all of them first. Diesel's DSL has no
+/// subquery in `FROM`.
 struct WalkedMatches {
     row: AsSelect<ConversationRow, MultiBackend>,
     walked: Box<dyn QueryFragment<MultiBackend> + Send>,
-    tab: Tab,
+    order: Box<dyn QueryFragment<MultiBackend> + Send>,
     limit: i64,
 }
 
@@ -507,19 +537,23 @@ impl QueryFragment<MultiBackend> for WalkedMatches {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         out.push_sql("SELECT ");
         self.row.walk_ast(out.reborrow())?;
-        out.push_sql(" FROM (");
+        out.push_sql(", conversations.matched, conversations.walked FROM (");
         self.walked.walk_ast(out.reborrow())?;
-        out.push_sql(") AS conversations WHERE conversations.matched ORDER BY ");
-        if self.tab.lists_urgent_first() {
-            out.push_sql("conversations.urgent DESC, ");
-        }
-        out.push_sql("conversations.last_activity_at DESC, conversations.id DESC LIMIT ");
+        out.push_sql(") AS conversations WHERE conversations.matched OR conversations.walked = ");
+        out.push_bind_param::<BigInt, _>(&SEARCH_WALK_LIMIT)?;
+        out.push_sql(" ORDER BY ");
+        self.order.walk_ast(out.reborrow())?;
+        out.push_sql(" LIMIT ");
         out.push_bind_param::<BigInt, _>(&self.limit)
     }
 }
 
 impl Query for WalkedMatches {
-    type SqlType = <AsSelect<ConversationRow, MultiBackend> as Expression>::SqlType;
+    type SqlType = (
+        <AsSelect<ConversationRow, MultiBackend> as Expression>::SqlType,
+        Bool,
+        BigInt,
+    );
 }
 
 /// No static id: the walked rows' statement is built for each search.
