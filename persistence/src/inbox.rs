@@ -327,8 +327,8 @@ impl<'a> TabSearch<'a> {
     /// collected from the search indexes by a query with no order, and sorted here (or, past
     /// [`OLDER_MATCHES_LIMIT`] of them, walked for after all). An open part's walk carries its
     /// bound, and finds its last row, in its own statement ([`first_walked_matches`]); a closed
-    /// part's is the key of its 1,000th row ([`walk_bound`]). A caseload is walked whole: finding its 1,000th row would
-    /// read it all to find none.
+    /// part's is the key of its 1,000th row ([`walk_bound`]). A caseload is walked whole:
+    /// finding its 1,000th row would read it all to find none.
     ///
     /// Words that few open conversations hold skip the walk: their matches are collected at
     /// once. For `password` (in 288 of 30,000 open conversations) walking My Clinic's newest
