@@ -241,7 +241,7 @@ pub fn list(
                 let matching = part_query().filter(search::conversation_matches(
                     backend,
                     terms,
-                    filter.tab.status(),
+                    filter.tab.status().into(),
                 ));
                 first_rows(conn, matching, filter.tab, limit + 1)?
             }
@@ -264,7 +264,9 @@ const OLDER_MATCHES_LIMIT: i64 = 10_000;
 /// search collects the matches of its words instead of walking the tab for them. Walking for
 /// a word in a share `s` of conversations tests about `page / s` rows; collecting reads `s` of
 /// the organization's open conversations. At 30,000 open conversations and a page of 51 the
-/// two cost the same near `s` = 4 %, about 1,200 conversations.
+/// two cost the same near `s` = 4 %, about 1,200 conversations. A caseload is walked whatever
+/// its words, but for words this rare the walk reads it whole, and tests each row against the
+/// words' entries read once (see [`search::Tested::Open`]).
 const RARE_WORD_ENTRIES: i64 = 1_200;
 
 /// A search of one tab, on a database whose search indexes can list a rare word's matches
@@ -276,7 +278,7 @@ struct TabSearch<'a> {
     terms: &'a SearchTerms,
     /// Whether the words are in so few open conversations of the organization that collecting
     /// their matches costs less than walking an open tab for them (see [`RARE_WORD_ENTRIES`]).
-    /// Asked once for all the parts of a tab, and not for a tab of caseloads, which are walked.
+    /// Asked once for all the parts of a tab.
     words_are_rare: bool,
     /// In the closed tab, the one lexeme the words make, when they make one and nothing but
     /// the tab narrows the search: its matches are then read from the closed word table in the
@@ -296,7 +298,6 @@ impl<'a> TabSearch<'a> {
     ) -> Result<TabSearch<'a>, StoreError> {
         let tab = filter.tab;
         let words_are_rare = tab.status() == Status::Open
-            && tab_parts(tab).iter().any(|part| !part.is_caseload())
             && search::open_word_entries(conn, staff.organization_id, terms, RARE_WORD_ENTRIES)?
                 < RARE_WORD_ENTRIES;
         let only_the_tab_narrows = filter.urgent.is_none() && filter.patient_id.is_none();
@@ -337,8 +338,9 @@ impl<'a> TabSearch<'a> {
     /// as a condition on the index of the caller's claims of the time, (claimed_by, status,
     /// urgent, last_activity_at, id), and so read the whole caseload from it once per id (570
     /// ids for `password` on a database the benchmark's sends had touched: 24 ms, where the walk
-    /// takes 1.8 ms). The assigned part's walk costs more than its collection did (4.1 against 2.5
-    /// ms for 705 rows): the price of a plan that cannot go wrong.
+    /// takes 1.8 ms). A caseload's walk for rare words tests its rows against their entries read
+    /// once instead ([`search::Tested::Open`]): the walk keeps the caseload's index and order,
+    /// and only the test of each row changes.
     ///
     /// A closed-tab search for one word reads neither: the word's newest closed conversations
     /// are one range of the closed word table's index (migration 13). Several words, or a
@@ -351,7 +353,7 @@ impl<'a> TabSearch<'a> {
         wanted: i64,
     ) -> Result<Vec<ConversationRow>, StoreError> {
         let tab = self.tab;
-        let matching = || part_rows().filter(self.condition());
+        let matching = || part_rows().filter(self.condition(part));
         if let Some(lexeme) = &self.closed_lexeme {
             let candidates = search::closed_candidates(
                 self.staff.organization_id,
@@ -363,7 +365,7 @@ impl<'a> TabSearch<'a> {
             );
             return first_rows(conn, matching().filter(candidates), tab, wanted);
         }
-        if self.words_are_rare {
+        if self.words_are_rare && !part.is_caseload() {
             if let Some(keys) = self.match_keys(conn, matching())? {
                 return first_of(conn, tab, keys, wanted);
             }
@@ -371,7 +373,7 @@ impl<'a> TabSearch<'a> {
         let (mut rows, oldest_walked) = if part.is_caseload() {
             (first_rows(conn, matching(), tab, wanted)?, None)
         } else if tab.status() == Status::Open {
-            first_walked_matches(conn, part_rows(), self.condition(), tab, wanted)?
+            first_walked_matches(conn, part_rows(), self.condition(part), tab, wanted)?
         } else {
             let oldest_walked = walk_bound(conn, part_rows(), tab)?;
             let rows = match &oldest_walked {
@@ -402,9 +404,15 @@ impl<'a> TabSearch<'a> {
         Ok(rows)
     }
 
-    /// Whether a conversation of the tab matches the search.
-    fn condition(&self) -> search::Condition<conversations::table> {
-        search::conversation_matches(self.backend, self.terms, self.tab.status())
+    /// Whether a conversation of the part matches the search.
+    fn condition(&self, part: TabPart) -> search::Condition<conversations::table> {
+        let tested = match self.tab.status() {
+            Status::Open if self.words_are_rare && part.is_caseload() => search::Tested::Open {
+                rare_in: Some(self.staff.organization_id),
+            },
+            status => status.into(),
+        };
+        search::conversation_matches(self.backend, self.terms, tested)
     }
 
     /// The order keys of every row of `matches`, or `None` when there are more than

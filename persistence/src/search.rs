@@ -203,6 +203,36 @@ fn open_word_entries_of(organization_id: &str, terms: &SearchTerms) -> Fragment<
         .then(open_word_is_one_of(terms.0.join(" ")))
 }
 
+/// Whether the tested conversation has an entry of the word table for one of the words: a probe
+/// of the table's index for each row tested, or, for words rare among the open conversations of
+/// the organization `rare_in`, a lookup in the set of their entries, read once.
+///
+/// `OFFSET 0` keeps the probe one per row: without it PostgreSQL may turn it into a hash of
+/// every conversation with the word, built before the walk — 8 ms for a word in 10,000
+/// conversations, where the walk tests a few hundred rows. For rare words that hash is what
+/// pays, as a walk for them reads its whole part of the tab: a caseload's walk for `password`
+/// (288 entries) tested 724 rows in 1.9 ms with a probe each and in 0.6 ms against the set, where
+/// `exercises` (8,146 entries) found its page after 167 rows in 0.7 ms with probes and took 2.0
+/// ms with the set (BENCHMARKS.md item 34). The set is a subquery of no outer column under an
+/// `OR` (the patient's name), which PostgreSQL runs as a hashed subplan, not as a join that
+/// could lead the walk.
+fn open_word_lookup(rare_in: Option<&str>, word: &SearchTerms) -> Fragment<Bool> {
+    match rare_in {
+        Some(organization_id) => {
+            fragment("conversations.id IN (SELECT words.conversation_id FROM ")
+                .then(open_word_entries_of(organization_id, word))
+                .sql(")")
+        }
+        None => fragment(
+            "EXISTS (SELECT 1 FROM open_conversation_lexemes AS words WHERE \
+             words.organization_id = conversations.organization_id AND \
+             words.conversation_id = conversations.id AND ",
+        )
+        .then(open_word_is_one_of(word.0.join(" ")))
+        .sql(" OFFSET 0)"),
+    }
+}
+
 /// Conversations (PostgreSQL) whose copy of their patient's name (migration 5) matches as
 /// [`patient_name_matches`] does.
 fn conversation_patient_name_matches(terms: &SearchTerms) -> Fragment<Bool> {
@@ -211,24 +241,45 @@ fn conversation_patient_name_matches(terms: &SearchTerms) -> Fragment<Bool> {
         .sql(")")
 }
 
+/// Which conversations a search tests, and so where it reads their words (PostgreSQL; SQLite's
+/// FTS5 reads them one way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tested<'a> {
+    /// Closed conversations: their own lexeme column (migration 6).
+    Closed,
+    /// Open conversations, whose words are in the word table (migration 9). Each tested row
+    /// looks them up there, or, when they are rare among the open conversations of the
+    /// organization `rare_in`, in a set of their entries read once (see [`open_word_lookup`]).
+    Open { rare_in: Option<&'a str> },
+}
+
+impl From<Status> for Tested<'_> {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Closed => Tested::Closed,
+            Status::Open => Tested::Open { rare_in: None },
+        }
+    }
+}
+
 /// Conversations whose messages (acknowledgments aside: every conversation has the same ones)
 /// hold, between them, every word in some form, or whose patient's name has every word as the
 /// start of a name part. A thread is what staff look for, so "knee swollen" finds the one where
 /// the patient named the knee in one message and the swelling in the next. Only conversations of
-/// `status` match: PostgreSQL keeps the words of open and closed ones apart.
+/// the `tested` status match: PostgreSQL keeps the words of open and closed ones apart.
 pub fn conversation_matches(
     backend: Backend,
     terms: &SearchTerms,
-    status: Status,
+    tested: Tested<'_>,
 ) -> Condition<conversations::table> {
     match backend {
         Backend::Postgres => {
             let in_patient_name = conversation_patient_name_matches(terms);
-            let in_messages: Condition<conversations::table> = match status {
+            let in_messages: Condition<conversations::table> = match tested {
                 // The lexeme column lets the planner walk the tab's index testing each row, which
                 // finds a page of a common word at once; its GIN index lets it start from the
                 // matches of a rare word instead.
-                Status::Closed => Box::new(
+                Tested::Closed => Box::new(
                     fragment::<Bool>("conversations.message_lexemes @@ to_tsquery('english', ")
                         .bind::<Text, _>(terms.tsquery(false, Words::All))
                         .sql(")"),
@@ -236,27 +287,18 @@ pub fn conversation_matches(
                 // Open conversations keep their words in a table (migration 9): each word is
                 // looked up on its own. A stop word, which `to_tsquery` drops, asks for nothing,
                 // and a search of stop words alone finds nothing, as with closed conversations.
-                // `OFFSET 0` keeps the lookup one index probe per row tested: without it
-                // PostgreSQL may turn it into a hash of every conversation with the word, built
-                // before the walk — 8 ms for a word in 10,000 conversations, where the walk
-                // tests a few hundred rows.
-                Status::Open => {
+                Tested::Open { rare_in } => {
                     let any_word: Condition<conversations::table> = Box::new(
                         fragment::<Bool>("numnode(to_tsquery('english', ")
                             .bind::<Text, _>(terms.tsquery(false, Words::All))
                             .sql(")) > 0"),
                     );
-                    terms.0.iter().fold(any_word, |all, word| {
+                    terms.each_word().fold(any_word, |all, word| {
                         let has_word = fragment::<Bool>("(to_tsvector('english', ")
-                            .bind::<Text, _>(word.clone())
-                            .sql(
-                                ") = ''::tsvector OR EXISTS (SELECT 1 FROM \
-                                 open_conversation_lexemes AS words WHERE \
-                                 words.organization_id = conversations.organization_id AND \
-                                 words.conversation_id = conversations.id AND ",
-                            )
-                            .then(open_word_is_one_of(word.clone()))
-                            .sql(" OFFSET 0))");
+                            .bind::<Text, _>(word.0.join(" "))
+                            .sql(") = ''::tsvector OR ")
+                            .then(open_word_lookup(rare_in, &word))
+                            .sql(")");
                         Box::new(all.and(has_word))
                     })
                 }

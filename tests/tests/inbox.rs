@@ -742,6 +742,23 @@ async fn the_known_lexemes_migration_knows_the_words_of_open_conversations() {
     assert_open_words_follow_conversations(&app).await;
 }
 
+/// Asserts that the first page of three of the inbox `query` is the newest three of `copies`.
+async fn assert_first_page_is_newest(
+    app: &TestApp,
+    staff: &Session,
+    query: &str,
+    copies: &[String],
+) {
+    let first_page = ids(&app
+        .get(&format!("/v1/conversations?{query}&limit=3"), staff)
+        .await);
+    assert_eq!(
+        first_page,
+        copies.iter().rev().take(3).cloned().collect::<Vec<_>>(),
+        "{query}"
+    );
+}
+
 /// Asserts that a search of `tab` for each of the words lists exactly `expected`.
 async fn tab_search_lists(
     app: &TestApp,
@@ -803,13 +820,7 @@ async fn closed_search_keeps_to_the_callers_team() {
         walk(&app, &support, "tab=closed&q=headset&limit=2").await,
         [crash.as_str()]
     );
-    let first_page = ids(&app
-        .get("/v1/conversations?tab=closed&q=headset&limit=3", &rivera)
-        .await);
-    assert_eq!(
-        first_page,
-        newer.iter().rev().take(3).cloned().collect::<Vec<_>>()
-    );
+    assert_first_page_is_newest(&app, &rivera, "tab=closed&q=headset", &newer).await;
 }
 
 /// A word in more open conversations than a search collects the matches of (PostgreSQL walks the
@@ -827,13 +838,7 @@ async fn search_walks_an_open_tab_for_a_common_word() {
     let filler = started(&app, &bob, CLINICAL).await;
     let newer = copies_with_messages(&app, &filler, 1_300, 1).await;
 
-    let first_page = ids(&app
-        .get("/v1/conversations?tab=my_clinic&q=knee&limit=3", &rivera)
-        .await);
-    assert_eq!(
-        first_page,
-        newer.iter().rev().take(3).cloned().collect::<Vec<_>>()
-    );
+    assert_first_page_is_newest(&app, &rivera, "tab=my_clinic&q=knee", &newer).await;
     assert_eq!(
         walk(&app, &rivera, "tab=my_clinic&q=knee%20bleeding&limit=2").await,
         bleeding
@@ -863,6 +868,43 @@ async fn search_walks_an_open_tab_urgent_matches_first() {
     let mut expected = vec![urgent];
     expected.extend(newer.iter().rev().take(2).cloned());
     assert_eq!(first_page, expected);
+}
+
+/// A long caseload searched: a common word's page is the newest matches, and a rare word's
+/// matches (PostgreSQL tests each row against the word's entries, read once) are those of both
+/// parts of the assigned tab, assigned and claimed, every word of several in each, and nobody
+/// else's.
+#[tokio::test]
+async fn search_of_a_long_caseload_finds_common_and_rare_words() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+    let patel = app.login("patel@demo.test").await;
+
+    let mut bleeding = Vec::new();
+    for body in &KNEE_BLEEDING[..2] {
+        bleeding.insert(0, started(&app, &alice, body).await);
+    }
+    let claimed = started(&app, &bob, KNEE_BLEEDING[2]).await;
+    let claim = app.staff_acts(&rivera, &claimed, "claim").await;
+    assert_eq!(claim.status, StatusCode::OK, "{}", claim.raw);
+    bleeding.insert(0, claimed);
+    let filler = started(&app, &alice, CLINICAL).await;
+    let newer = copies_with_messages(&app, &filler, 1_300, 1).await;
+
+    assert_first_page_is_newest(&app, &rivera, "tab=assigned&q=knee", &newer).await;
+    assert_eq!(
+        walk(&app, &rivera, "tab=assigned&q=bleeding&limit=2").await,
+        bleeding
+    );
+    assert_eq!(
+        walk(&app, &rivera, "tab=assigned&q=bleeds%20run&limit=2").await,
+        bleeding[2..]
+    );
+    assert!(walk(&app, &patel, "tab=assigned&q=bleeding&limit=2")
+        .await
+        .is_empty());
 }
 
 /// When a search's matches beyond the walked stretch of the closed tab are too many to collect
