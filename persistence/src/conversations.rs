@@ -840,6 +840,21 @@ impl ActivityKey {
         self.compared_with(&compared)
     }
 
+    /// The rows listed before the key, as one row comparison. PostgreSQL (before 18) reads an
+    /// index for it from the top of the list down to the end of the key's urgency, not to the
+    /// key (see [`ActivityKey::ranges_up_to`]), but tests the comparison on the index entries
+    /// alone: cheap for a list of hundreds, a caseload, not for a clinic's tab.
+    pub fn rows_before(&self, by_urgency: bool) -> Condition<conversations::table> {
+        if by_urgency {
+            self.compared_with(&format!(
+                "(conversations.urgent, conversations.last_activity_at, conversations.id) > ({}, ",
+                self.urgent
+            ))
+        } else {
+            self.compared_with("(conversations.last_activity_at, conversations.id) > (")
+        }
+    }
+
     /// The key's row and the rows listed before it, as ranges of the list's index to read in
     /// turn, first listed first. A range is an urgency and, for the key's own urgency, a bound
     /// on activity: PostgreSQL (before 18) stops an index scan on a row comparison's first

@@ -233,8 +233,19 @@ pub fn list(
         _ => None,
     };
     let mut rows = Vec::new();
+    // The last row that can make the page (with the one that tells whether another follows),
+    // once the parts read so far have filled it: a later part needs only the rows listed before
+    // it. The claimed part of a clinician's assigned tab then reads the stretch of time the
+    // assigned part's page covers, not a page of its own that the merge would mostly drop.
+    let mut last_candidate: Option<ActivityKey> = None;
     for &part in tab_parts(filter.tab) {
-        let part_query = || narrow(tab_part_query(staff, part), filter, after_key);
+        let part_query = || {
+            let part_rows = narrow(tab_part_query(staff, part), filter, after_key);
+            match &last_candidate {
+                Some(key) => part_rows.filter(key.rows_before(filter.tab.lists_urgent_first())),
+                None => part_rows,
+            }
+        };
         rows.extend(match (&tab_search, filter.search) {
             (Some(tab_search), _) => tab_search.first_matches(conn, part, part_query, limit + 1)?,
             (None, Some(terms)) => {
@@ -247,8 +258,13 @@ pub fn list(
             }
             (None, None) => first_rows(conn, part_query(), filter.tab, limit + 1)?,
         });
+        sort_in_tab_order(filter.tab, &mut rows);
+        let candidates = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+        if rows.len() >= candidates {
+            rows.truncate(candidates);
+            last_candidate = rows.last().map(ActivityKey::of);
+        }
     }
-    sort_in_tab_order(filter.tab, &mut rows);
     Ok(page(rows, limit))
 }
 

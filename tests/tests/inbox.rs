@@ -870,6 +870,40 @@ async fn search_walks_an_open_tab_urgent_matches_first() {
     assert_eq!(first_page, expected);
 }
 
+/// The assigned tab merges the caller's assigned conversations and those they claimed, in one
+/// order across pages, whatever the page size, searched or not.
+#[tokio::test]
+async fn the_assigned_tab_interleaves_assigned_and_claimed_across_pages() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@demo.test").await;
+    let bob = app.login("bob@demo.test").await;
+    let rivera = app.login("rivera@demo.test").await;
+
+    let mut newest_first = Vec::new();
+    for _ in 0..3 {
+        newest_first.insert(0, started(&app, &alice, CLINICAL).await);
+        let claimed = started(&app, &bob, CLINICAL).await;
+        let claim = app.staff_acts(&rivera, &claimed, "claim").await;
+        assert_eq!(claim.status, StatusCode::OK, "{}", claim.raw);
+        newest_first.insert(0, claimed);
+    }
+
+    for limit in [1, 2, 4, 6] {
+        for search in ["", "&q=knee"] {
+            assert_eq!(
+                walk(
+                    &app,
+                    &rivera,
+                    &format!("tab=assigned&limit={limit}{search}")
+                )
+                .await,
+                newest_first,
+                "limit {limit}{search}"
+            );
+        }
+    }
+}
+
 /// A long caseload searched: a common word's page is the newest matches, and a rare word's
 /// matches (PostgreSQL tests each row against the word's entries, read once) are those of both
 /// parts of the assigned tab, assigned and claimed, every word of several in each, and nobody
