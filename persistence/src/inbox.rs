@@ -293,8 +293,9 @@ struct TabSearch<'a> {
     backend: crate::Backend,
     terms: &'a SearchTerms,
     /// Whether the words are in so few open conversations of the organization that collecting
-    /// their matches costs less than walking an open tab for them (see [`RARE_WORD_ENTRIES`]).
-    /// Asked once for all the parts of a tab.
+    /// their matches costs less than walking an open tab for them, and a caseload's walk tests
+    /// its rows against their entries (see [`RARE_WORD_ENTRIES`]). Asked once for all the parts
+    /// of a tab.
     words_are_rare: bool,
     /// In the closed tab, the one lexeme the words make, when they make one and nothing but
     /// the tab narrows the search: its matches are then read from the closed word table in the
