@@ -871,7 +871,7 @@ async fn search_walks_an_open_tab_urgent_matches_first() {
 }
 
 /// The assigned tab merges the caller's assigned conversations and those they claimed, in one
-/// order across pages, whatever the page size, searched or not.
+/// order across pages, whatever the page size, searched or not: urgent first, however old.
 #[tokio::test]
 async fn the_assigned_tab_interleaves_assigned_and_claimed_across_pages() {
     let app = TestApp::spawn().await;
@@ -879,43 +879,45 @@ async fn the_assigned_tab_interleaves_assigned_and_claimed_across_pages() {
     let bob = app.login("bob@demo.test").await;
     let rivera = app.login("rivera@demo.test").await;
 
-    let mut newest_first = Vec::new();
+    let claim = |conversation: String| {
+        let (app, rivera) = (&app, &rivera);
+        async move {
+            let claimed = app.staff_acts(rivera, &conversation, "claim").await;
+            assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.raw);
+            conversation
+        }
+    };
+    let urgent = claim(started(&app, &bob, URGENT).await).await;
+    let mut clinical = Vec::new();
     for _ in 0..3 {
-        newest_first.insert(0, started(&app, &alice, CLINICAL).await);
-        let claimed = started(&app, &bob, CLINICAL).await;
-        let claim = app.staff_acts(&rivera, &claimed, "claim").await;
-        assert_eq!(claim.status, StatusCode::OK, "{}", claim.raw);
-        newest_first.insert(0, claimed);
+        clinical.insert(0, started(&app, &alice, CLINICAL).await);
+        clinical.insert(0, claim(started(&app, &bob, CLINICAL).await).await);
     }
+    let mut everything = vec![urgent];
+    everything.extend(clinical.iter().cloned());
 
-    for limit in [1, 2, 4, 6] {
-        for search in ["", "&q=knee"] {
-            assert_eq!(
-                walk(
-                    &app,
-                    &rivera,
-                    &format!("tab=assigned&limit={limit}{search}")
-                )
-                .await,
-                newest_first,
-                "limit {limit}{search}"
-            );
+    for limit in [1, 2, 4, 7] {
+        for (search, expected) in [("", &everything), ("&q=knee", &clinical)] {
+            let query = format!("tab=assigned&limit={limit}{search}");
+            assert_eq!(&walk(&app, &rivera, &query).await, expected, "{query}");
         }
     }
 }
 
 /// A long caseload searched: a common word's page is the newest matches, and a rare word's
 /// matches (PostgreSQL tests each row against the word's entries, read once) are those of both
-/// parts of the assigned tab, assigned and claimed, every word of several in each, and nobody
-/// else's.
+/// parts of the assigned tab, assigned and claimed, every word of several in each, beside a
+/// stop word or none, and no other clinic's; a patient's name matches as before.
 #[tokio::test]
 async fn search_of_a_long_caseload_finds_common_and_rare_words() {
     let app = TestApp::spawn().await;
     let alice = app.login("alice@demo.test").await;
     let bob = app.login("bob@demo.test").await;
     let rivera = app.login("rivera@demo.test").await;
-    let patel = app.login("patel@demo.test").await;
+    let carol = app.login("carol@other.test").await;
+    let other_doctor = app.login("doc@other.test").await;
 
+    let carols = started(&app, &carol, KNEE_BLEEDING[0]).await;
     let mut bleeding = Vec::new();
     for body in &KNEE_BLEEDING[..2] {
         bleeding.insert(0, started(&app, &alice, body).await);
@@ -928,17 +930,22 @@ async fn search_of_a_long_caseload_finds_common_and_rare_words() {
     let newer = copies_with_messages(&app, &filler, 1_300, 1).await;
 
     assert_first_page_is_newest(&app, &rivera, "tab=assigned&q=knee", &newer).await;
-    assert_eq!(
-        walk(&app, &rivera, "tab=assigned&q=bleeding&limit=2").await,
-        bleeding
-    );
+    for limit in [1, 2] {
+        for words in ["bleeding", "the%20bleeding"] {
+            let query = format!("tab=assigned&q={words}&limit={limit}");
+            assert_eq!(walk(&app, &rivera, &query).await, bleeding, "{query}");
+        }
+    }
     assert_eq!(
         walk(&app, &rivera, "tab=assigned&q=bleeds%20run&limit=2").await,
         bleeding[2..]
     );
-    assert!(walk(&app, &patel, "tab=assigned&q=bleeding&limit=2")
-        .await
-        .is_empty());
+    // A name is no word of the word table: the rare words' set is empty, and the name matches.
+    assert_first_page_is_newest(&app, &rivera, "tab=assigned&q=moreno", &newer).await;
+    assert_eq!(
+        walk(&app, &other_doctor, "tab=assigned&q=bleeding&limit=2").await,
+        [carols]
+    );
 }
 
 /// When a search's matches beyond the walked stretch of the closed tab are too many to collect
