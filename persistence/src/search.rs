@@ -214,8 +214,8 @@ fn open_word_entries_of(organization_id: &str, terms: &SearchTerms) -> Fragment<
 /// (288 entries) tested 724 rows in 1.9 ms with a probe each and in 0.6 ms against the set, where
 /// `exercises` (8,146 entries) found its page after 167 rows in 0.7 ms with probes and took 2.0
 /// ms with the set (BENCHMARKS.md item 34). The set is a subquery of no outer column under an
-/// `OR` (the patient's name), which PostgreSQL runs as a hashed subplan, not as a join that
-/// could lead the walk.
+/// `OR` (the patient's name), so PostgreSQL keeps it a subplan, never a join that could lead
+/// the walk, and hashes it once it expects more than a few rows to test (a caseload's hundreds).
 fn open_word_lookup(rare_in: Option<&str>, word: &SearchTerms) -> Fragment<Bool> {
     match rare_in {
         Some(organization_id) => {
