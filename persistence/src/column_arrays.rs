@@ -22,6 +22,8 @@ type Values<'a> = Box<dyn QueryFragment<Pg> + 'a>;
 pub(crate) struct ColumnArrays<'a, T> {
     table: T,
     columns: Vec<(&'static str, Values<'a>)>,
+    /// Arrays that are no column, by name, with the `SET` assignment an update makes of each.
+    derived: Vec<(&'static str, &'static str)>,
 }
 
 pub(crate) struct ArrayStatement<'a, T> {
@@ -39,6 +41,7 @@ impl<'a, T: Table> ColumnArrays<'a, T> {
         ColumnArrays {
             table,
             columns: Vec::new(),
+            derived: Vec::new(),
         }
     }
 
@@ -52,6 +55,26 @@ impl<'a, T: Table> ColumnArrays<'a, T> {
     {
         let array = AsExpression::<Array<C::SqlType>>::as_expression(values.collect::<Vec<V>>());
         self.columns.push((C::NAME, Box::new(array)));
+        self
+    }
+
+    /// Adds an array that is no column of the table, `name` among the rows, which an
+    /// [`update`](ColumnArrays::update) reads in `assignment` (SQL such as `column = … "rows".name
+    /// …`) instead of setting a column of that name.
+    pub(crate) fn derived<S, V>(
+        mut self,
+        name: &'static str,
+        values: impl Iterator<Item = V>,
+        assignment: &'static str,
+    ) -> Self
+    where
+        S: 'static,
+        Vec<V>: AsExpression<Array<S>>,
+        <Vec<V> as AsExpression<Array<S>>>::Expression: QueryFragment<Pg> + 'a,
+    {
+        let array = AsExpression::<Array<S>>::as_expression(values.collect::<Vec<V>>());
+        self.columns.push((name, Box::new(array)));
+        self.derived.push((name, assignment));
         self
     }
 
@@ -118,6 +141,11 @@ where
         let rows = &self.rows;
         match self.kind {
             StatementKind::Insert => {
+                if !rows.derived.is_empty() {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        "an insert writes columns only".into(),
+                    ));
+                }
                 out.push_sql("INSERT INTO ");
                 rows.table.walk_ast(out.reborrow())?;
                 out.push_sql(" (");
@@ -130,7 +158,12 @@ where
                 out.push_sql("UPDATE ");
                 rows.table.walk_ast(out.reborrow())?;
                 out.push_sql(" SET ");
-                let updated = rows.columns.iter().filter(|(name, _)| *name != key);
+                let is_derived =
+                    |name: &str| rows.derived.iter().any(|(derived, _)| *derived == name);
+                let updated = rows
+                    .columns
+                    .iter()
+                    .filter(|(name, _)| *name != key && !is_derived(name));
                 for (index, (name, _)) in updated.enumerate() {
                     if index > 0 {
                         out.push_sql(", ");
@@ -138,6 +171,10 @@ where
                     out.push_identifier(name)?;
                     out.push_sql(" = \"rows\".");
                     out.push_identifier(name)?;
+                }
+                for (_, assignment) in &rows.derived {
+                    out.push_sql(", ");
+                    out.push_sql(assignment);
                 }
                 out.push_sql(" FROM ");
                 rows.push_arrays(&mut out)?;
@@ -286,5 +323,23 @@ mod tests {
         assert!(sql.contains(r#" FROM unnest($1, $2, "#));
         assert!(sql.contains(r#") AS "rows" ("id", "organization_id", "#));
         assert!(sql.ends_with(r#" WHERE "conversations"."id" = "rows"."id""#));
+    }
+
+    #[test]
+    fn a_derived_array_is_read_by_its_assignment_and_set_as_no_column() {
+        let rows = [ConversationRow::for_tests("organization")];
+        let texts = ["my knee"];
+        let (sql, _) = statement(
+            ConversationRow::columns(&rows)
+                .derived::<diesel::sql_types::Text, _>(
+                    "sent_text",
+                    texts.iter().copied(),
+                    "lexemes_signature = length(\"rows\".sent_text)",
+                )
+                .update(),
+        );
+        assert!(sql.contains(r#", lexemes_signature = length("rows".sent_text) FROM unnest("#));
+        assert!(!sql.contains(r#""sent_text" = "rows"."sent_text""#));
+        assert!(sql.contains(r#", "sent_text") WHERE "#));
     }
 }

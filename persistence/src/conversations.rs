@@ -484,6 +484,33 @@ fn store_states(conn: &mut DbConnection, rows: &[ConversationRow]) -> Result<(),
     Ok(())
 }
 
+/// The assignment of [`store_sent_states`]: a conversation's word signature (migration 29) takes
+/// the bits of the words of its `"rows".sent_text`.
+const SIGNS_SENT_TEXT: &str = "lexemes_signature = conversations.lexemes_signature \
+     | signature_of_lexemes(tsvector_to_array(to_tsvector('english', \"rows\".sent_text)))";
+
+/// Stores the states of conversations patients have just written in, `texts` being what each
+/// row's patient wrote (in `rows`' order). On PostgreSQL the same statement sets the bits of
+/// those words in each row's word signature (migration 29), which the word table's trigger
+/// would otherwise set with an update of its own, a second version of the row for each send
+/// that brings its conversation a new word (BENCHMARKS.md item 36).
+fn store_sent_states(
+    conn: &mut DbConnection,
+    rows: &[ConversationRow],
+    texts: &[&str],
+) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            ConversationRow::columns(rows)
+                .derived::<Text, _>("sent_text", texts.iter().copied(), SIGNS_SENT_TEXT)
+                .update()
+                .execute(pg)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => store_states(conn, rows),
+    }
+}
+
 /// Applies a transition's state to the stored row (placement, claim, status) and records its
 /// events.
 fn apply(
@@ -703,6 +730,7 @@ fn receive_posts(
     let patients = find_patients(conn, &patient_ids)?;
     let mut writes = SendWrites::default();
     let mut changed: Vec<&str> = Vec::new();
+    let mut sent_texts: HashMap<&str, String> = HashMap::new();
     let mut outcomes = Vec::with_capacity(posts.len());
     for post in posts {
         let row = rows
@@ -735,6 +763,9 @@ fn receive_posts(
         if !changed.contains(&post.conversation_id) {
             changed.push(post.conversation_id);
         }
+        let sent_text = sent_texts.entry(post.conversation_id).or_default();
+        sent_text.push('\n');
+        sent_text.push_str(post.message.body.as_str());
         outcomes.push(Ok(Sent {
             patient: patient.clone(),
             conversation: row.clone(),
@@ -745,7 +776,11 @@ fn receive_posts(
     }
     let states: Vec<ConversationRow> = changed.iter().filter_map(|id| rows.remove(*id)).collect();
     if !states.is_empty() {
-        store_states(conn, &states)?;
+        let texts: Vec<&str> = states
+            .iter()
+            .map(|state| sent_texts.get(state.id.as_str()).map_or("", String::as_str))
+            .collect();
+        store_sent_states(conn, &states, &texts)?;
     }
     writes.store(conn)?;
     Ok(outcomes)

@@ -204,8 +204,14 @@ fn open_word_entries_of(organization_id: &str, terms: &SearchTerms) -> Fragment<
 }
 
 /// Whether the tested conversation has an entry of the word table for one of the words: a probe
-/// of the table's index for each row tested, or, for words rare among the open conversations of
-/// the organization `rare_in`, a lookup in the set of their entries, read once.
+/// of the table's index for each row tested whose word signature (migration 29) has one of the
+/// words' bits, or, for words rare among the open conversations of the organization `rare_in`, a
+/// lookup in the set of their entries, read once.
+///
+/// The signature is on the row the walk reads anyway, and its words' bits are computed once per
+/// statement (the scalar subquery is an init plan, whatever the plan's parameters): a walk for a
+/// common word then probes its matches and the few rows that share their bit, not every row
+/// (`knee`, My Clinic's newest 1,000 rows: 96 probes instead of 1,000; BENCHMARKS.md item 36).
 ///
 /// `OFFSET 0` keeps the probe one per row: without it PostgreSQL may turn it into a hash of
 /// every conversation with the word, built before the walk — 8 ms for a word in 10,000
@@ -224,8 +230,13 @@ fn open_word_lookup(rare_in: Option<&str>, word: &SearchTerms) -> Fragment<Bool>
                 .sql(")")
         }
         None => fragment(
-            "EXISTS (SELECT 1 FROM open_conversation_lexemes AS words WHERE \
-             words.organization_id = conversations.organization_id AND \
+            "(conversations.lexemes_signature & (SELECT signature_of_lexemes(tsvector_to_array(\
+             to_tsvector('english', ",
+        )
+        .bind::<Text, _>(word.0.join(" "))
+        .sql(
+            "))))) <> B'0'::BIT(512) AND EXISTS (SELECT 1 FROM open_conversation_lexemes AS \
+             words WHERE words.organization_id = conversations.organization_id AND \
              words.conversation_id = conversations.id AND ",
         )
         .then(open_word_is_one_of(word.0.join(" ")))

@@ -22,6 +22,14 @@ pub const DEMO_PASSWORD: &str = "demo-pass";
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const TEST_DATABASE_ENV: &str = "INBOX_TEST_DATABASE_URL";
 
+/// How many open conversations (PostgreSQL) have a word signature (migration 29) other than the
+/// bits of their entries in the open word table, as a `count` for [`TestApp::count`]: 0 when
+/// every write kept them.
+pub const MISSIGNED_OPEN_CONVERSATIONS: &str = "SELECT count(*) AS count FROM conversations \
+     WHERE status = 'open' AND lexemes_signature <> signature_of_lexemes(ARRAY(\
+     SELECT words.lexeme FROM open_conversation_lexemes AS words \
+     WHERE words.conversation_id = conversations.id))";
+
 /// An empty database of the run's backend (no migrations applied), gone when this is dropped.
 pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
