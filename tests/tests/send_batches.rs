@@ -126,7 +126,8 @@ async fn a_batch_stores_its_posts_in_order_and_refuses_only_the_wrong_ones() {
         listed.body["items"][0]["last_message_preview"],
         "second of two"
     );
-    // The batch's update of each conversation gave its word signature the new words' bits.
+    // After the batch, every open conversation's word signature holds exactly its words' bits
+    // (set by the batch's update of the conversation or, where missing, by the word trigger).
     if http_tests::backend_name() == "postgres" {
         let missigned = http_tests::MISSIGNED_OPEN_CONVERSATIONS.to_owned();
         assert_eq!(app.count(missigned).await, 0);
